@@ -1,0 +1,134 @@
+"""The command lines in subprocesses: the stock ``textattack`` and ``textattack-xmtc``.
+
+These run the INSTALLED package (the stock command learns our names from the
+``.pth`` start-up file that ``pip install .`` puts in site-packages).
+"""
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
+
+import pytest
+
+from textattack_xmtc.datasets import Corpus
+
+KEYWORDS = {"fruit": ["apple", "banana", "orange"], "metal": ["iron", "copper", "steel"],
+            "sport": ["football", "tennis", "soccer"], "weather": ["rain", "snow", "storm"]}
+FILLER = "the people said that on monday market prices were reported by officials in city".split()
+
+
+def synthetic_corpus(size, seed):
+    rng = random.Random(seed)
+    texts, labels = [], []
+    for _ in range(size):
+        chosen = rng.sample(sorted(KEYWORDS), rng.choice([1, 1, 2]))
+        words = rng.sample(FILLER, 6) + [rng.choice(KEYWORDS[label]) for label in chosen]
+        rng.shuffle(words)
+        texts.append(" ".join(words))
+        labels.append(chosen)
+    return Corpus(texts, labels, name="synthetic")
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory):
+    from textattack_xmtc.training.attentionxml import train_attentionxml
+
+    wrapper, metrics = train_attentionxml(
+        synthetic_corpus(240, 0), synthetic_corpus(60, 1), epochs=12, batch_size=16, lr=5e-3,
+        hidden_size=16, linear_size=[16], progress=False, log=lambda *_: None, seed=0)
+    assert metrics["P@1"] > 0.9
+    directory = tmp_path_factory.mktemp("model") / "tiny-attentionxml"
+    wrapper.save(directory)
+    return directory
+
+
+def installed():
+    site = Path(sysconfig.get_paths()["purelib"])
+    return (site / "textattack_xmtc.pth").is_file() and shutil.which("textattack")
+
+
+def run(*command, env=None, timeout=300):
+    full_env = dict(os.environ, XMTC_ENCODER="none", PYTHONUNBUFFERED="1", **(env or {}))
+    return subprocess.run(list(command), capture_output=True, text=True, timeout=timeout, env=full_env)
+
+
+@pytest.fixture
+def require_install():
+    if not installed():
+        pytest.fail("the package is not installed: run `pip install -c constraints.txt .` first "
+                    "(the stock textattack command needs the installed start-up file)")
+
+
+def write_targets(path, rows):
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    return path
+
+
+def test_stock_textattack_attack_with_our_recipe_model_and_targets(tiny_model, tmp_path, require_install):
+    targets = write_targets(tmp_path / "targets.jsonl", [
+        {"text": "officials said apple prices were reported on monday", "labels": ["fruit"],
+         "target": "fruit", "k": 1},
+        {"text": "officials said apple prices were reported on monday", "labels": ["fruit"],
+         "target": "metal", "k": 1},  # not a true label: skipped with its reason
+    ])
+    summary = tmp_path / "summary.json"
+    result = run("textattack", "attack", "--recipe", "xmtc-pos", "--model", str(tiny_model),
+                 "--dataset-from-file", str(targets), "--num-examples", "2",
+                 "--log-summary-to-json", str(summary), "--random-seed", "1")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "target" not in result.stderr.lower() or "Traceback" not in result.stderr
+    assert "'fruit' rank 1" in result.stdout
+    assert "[SKIPPED]" in result.stdout and "not a true label" in result.stdout
+    assert "XMTC metrics" in result.stdout and "Candidate source:" in result.stdout
+    metrics = json.loads(summary.read_text())["XMTC metrics (Qaraei & Babbar)"]
+    assert metrics["Targets attacked (not skipped):"] == 1
+
+
+def test_bad_targets_row_is_one_clear_error(tiny_model, tmp_path, require_install):
+    targets = write_targets(tmp_path / "bad.jsonl", [
+        {"text": "apple prices", "labels": ["fruit"], "target": "fruit"},
+        {"text": "iron prices", "labels": ["metal"], "target": "unobtainium"},
+    ])
+    result = run("textattack", "attack", "--recipe", "xmtc-neg", "--model", str(tiny_model),
+                 "--dataset-from-file", str(targets), "--num-examples", "2")
+    assert result.returncode != 0
+    assert "bad.jsonl, line 2" in result.stderr and "unknown target label 'unobtainium'" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_textattack_lists_our_recipes(require_install):
+    result = run("textattack", "list", "attack-recipes")
+    assert result.returncode == 0
+    for name in ("xmtc-pos", "xmtc-neg", "xmtc-untargeted"):
+        assert name in result.stdout
+
+
+def test_textattack_xmtc_command_takes_recipe_flags(tiny_model, tmp_path, require_install):
+    targets = write_targets(tmp_path / "t.jsonl", [
+        {"text": "officials said snow and rain were reported on monday", "labels": ["weather"],
+         "target": "weather"}])
+    result = run("textattack-xmtc", "attack", "--recipe", "xmtc-untargeted", "--model", str(tiny_model),
+                 "--dataset-from-file", str(targets), "--num-examples", "1", "--xmtc-k", "1",
+                 "--xmtc-encoder", "none")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "k=1" in result.stdout
+
+
+def test_textattack_xmtc_help_is_fast_and_light(require_install):
+    code = ("import sys, textattack_xmtc.cli.main as m; m.main(['--help']); "
+            "assert 'textattack' not in sys.modules and 'torch' not in sys.modules")
+    result = run(sys.executable, "-c", code, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "xmtc-pos" in result.stdout and "train" in result.stdout
+
+
+def test_bad_recipe_option_is_reported(tmp_path, tiny_model, require_install):
+    result = run("textattack", "attack", "--recipe", "xmtc-pos", "--model", str(tiny_model),
+                 "--dataset-from-file", str(write_targets(tmp_path / "t.jsonl", [
+                     {"text": "apple", "labels": ["fruit"], "target": "fruit"}])),
+                 env={"XMTC_K": "five"})
+    assert result.returncode != 0 and "XMTC_K must be an integer" in result.stderr

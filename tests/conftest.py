@@ -1,0 +1,65 @@
+"""Shared fixtures: tiny victims with scores the test controls."""
+import os
+
+os.environ.setdefault("TEXTATTACK_XMTC_CACHE", os.path.join(os.path.dirname(__file__), ".cache"))
+
+import textattack_xmtc  # noqa: E402  (prepares an offline TextAttack import)
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+from textattack_xmtc.model_wrappers.base import XMTCModelWrapper  # noqa: E402
+
+
+class TableVictim(XMTCModelWrapper):
+    """Scores looked up per text; unknown texts get ``default``. Counts calls."""
+
+    def __init__(self, table, labels, default=None, score_type="probabilities"):
+        self.table = {text: torch.tensor(scores, dtype=torch.float32) for text, scores in table.items()}
+        self.labels = list(labels)
+        self.default = default
+        self.score_type = score_type
+        self.model = torch.nn.Linear(1, 1)
+        self.calls = []
+
+    def __call__(self, texts):
+        self.calls.append(list(texts))
+        rows = [self.table.get(text, self.default if self.default is None else
+                               torch.tensor(self.default, dtype=torch.float32)) for text in texts]
+        return torch.stack(rows)
+
+
+@pytest.fixture
+def table_victim():
+    return TableVictim
+
+
+class KeywordVictim(XMTCModelWrapper):
+    """A transparent victim: label l scores sigmoid(bias_l + sum of its keywords' weights)."""
+
+    def __init__(self, keywords, labels, bias=-2.0):
+        self.labels = list(labels)
+        self.keywords = keywords  # word -> {label: weight}
+        self.bias = bias
+        self.model = torch.nn.Linear(1, 1)
+        self.score_type = "probabilities"
+        self.unk_token = "<UNK>"
+        self.max_words = None
+        self.batches = []
+
+    def __call__(self, texts):
+        self.batches.append(len(texts))
+        rows = []
+        for text in texts:
+            logits = torch.full((len(self.labels),), self.bias)
+            for word in text.lower().replace(".", " ").split():
+                for label, weight in self.keywords.get(word, {}).items():
+                    logits[self.labels.index(label)] += weight
+            rows.append(torch.sigmoid(logits))
+        return torch.stack(rows)
+
+
+@pytest.fixture
+def keyword_victim():
+    keywords = {"acquisition": {"acq": 4.0}, "shares": {"acq": 1.0, "earn": 1.5},
+                "profit": {"earn": 3.0}, "wheat": {"grain": 6.0}, "dividend": {"earn": 2.0}}
+    return KeywordVictim(keywords, ["acq", "earn", "grain", "ship", "trade"])

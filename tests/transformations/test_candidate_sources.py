@@ -1,0 +1,81 @@
+"""Candidate sources: GloVe neighbours without antonyms, and a masked LM run once."""
+import pytest
+import torch
+import transformers
+from textattack.shared import AttackedText
+
+from textattack_xmtc.transformations import (
+    WordSwapGloVeNeighbours,
+    WordSwapMaskedLMOnce,
+    antonyms,
+    paper_stopwords,
+)
+
+
+def test_paper_stopword_list():
+    words = paper_stopwords()
+    assert len(words) == 266 and {"the", "whereupon", "yourselves"} <= words
+
+
+def test_glove_neighbours_drop_antonyms_stopwords_and_keep_case():
+    swap = WordSwapGloVeNeighbours(max_candidates=48)
+    rose = swap._get_replacement_words("rose")
+    # "rise"/"fell" is a listed pair; the filter also catches the inflection "rose".
+    assert "fell" in antonyms()["rise"] and "fell" not in antonyms().get("rose", ())
+    assert rose and not {"fell", "fall", "falls", "wane"} & set(rose)
+    assert not set(w.lower() for w in rose) & paper_stopwords()
+    assert all(word.isalpha() and word.lower() != "rose" for word in rose)
+    assert len(rose) <= 48
+    assert all(word[0].isupper() for word in swap._get_replacement_words("Profit"))
+    assert swap._get_replacement_words("qwzxqv") == []
+
+
+@pytest.fixture(scope="module")
+def tiny_mlm(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("mlm")
+    words = ["market", "shares", "stock", "price", "rose", "fell", "the", "bank", "profit", "trade",
+             "grain", "wheat", "oil", "company", "bought", "sold"]
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + words + ["##s", "##ed"]
+    (directory / "vocab.txt").write_text("\n".join(vocab) + "\n")
+    tokenizer = transformers.BertTokenizer(str(directory / "vocab.txt"), do_lower_case=True)
+    config = transformers.BertConfig(vocab_size=len(vocab), hidden_size=16, num_hidden_layers=1,
+                                     num_attention_heads=2, intermediate_size=32,
+                                     max_position_embeddings=64)
+    torch.manual_seed(0)
+    model = transformers.BertForMaskedLM(config)
+    with torch.no_grad():  # make special tokens and pieces the MLM's favourites
+        model.cls.predictions.decoder.bias[:5] += 50.0
+        model.cls.predictions.decoder.bias[-2:] += 40.0
+    model.save_pretrained(directory)
+    tokenizer.save_pretrained(directory)
+    return str(directory)
+
+
+def test_masked_lm_candidates_are_clean_whole_words(tiny_mlm):
+    swap = WordSwapMaskedLMOnce(tiny_mlm, max_candidates=6)
+    text = AttackedText("The company bought shares of the bank")
+    candidates = swap._candidates(text)
+    assert len(candidates) == text.num_words
+    for word, options in zip(text.words, candidates):
+        assert len(options) <= 6
+        for option in options:
+            assert option.isalpha() and not option.startswith("[") and "#" not in option
+            assert option.lower() != word.lower() and option.lower() not in paper_stopwords()
+    assert any(candidates)
+
+
+def test_masked_lm_runs_once_on_the_original(tiny_mlm):
+    swap = WordSwapMaskedLMOnce(tiny_mlm, max_candidates=6)
+    calls = []
+    swap.mlm.register_forward_hook(lambda *args: calls.append(1))
+    original = AttackedText("The company bought shares of the bank")
+    first = swap._get_transformations(original, [1])
+    assert first
+    changed = first[0]  # a text derived from the original keeps a link to it
+    swap._get_transformations(changed, [2, 3])
+    assert len(calls) == 1
+
+
+def test_masked_lm_missing_directory(tmp_path):
+    with pytest.raises(OSError, match="masked language model"):
+        WordSwapMaskedLMOnce(str(tmp_path / "nothing"))

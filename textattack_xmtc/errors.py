@@ -1,0 +1,5 @@
+"""Errors for user mistakes: each message names the file (and line or tensor) at fault."""
+
+
+class ModelLoadError(ValueError):
+    """A MODEL could not be loaded: wrong layout, shapes or label list."""

@@ -1,0 +1,347 @@
+"""Goal functions of the XMTC attacks (Qaraei & Babbar, arXiv:2112.07512).
+
+=================  ==============================  ===========================
+attack             precondition (else skipped)     success
+=================  ==============================  ===========================
+positive-targeted  target is a true label in top-k  target leaves the top-k
+negative-targeted  target is a false label outside  target enters the top-k
+untargeted         a true label is in the top-k     one of those true labels
+                                                    leaves the top-k
+=================  ==============================  ===========================
+
+Ranks are 1-based and exact: a label's rank is 1 + the number of labels with
+a higher score + the number of labels with an EQUAL score and a LOWER index
+(ties go to the lower index, as a stable descending sort would order them).
+"In the top-k" means rank <= k. Ranks are computed on the scores exactly as the
+model returns them; margins use probabilities (a sigmoid is applied when the
+wrapper says its scores are logits, so the TextAttack score is bounded in
+[-1, 1] and grows as the goal gets closer).
+
+The [batch, L] scores are reduced to a few numbers per text on the model's
+device, batch by batch; only those numbers are cached and kept in results.
+"""
+from __future__ import annotations
+
+from typing import List, Optional, Sequence
+
+import numpy as np
+import torch
+from textattack.goal_functions import GoalFunction
+from textattack.shared import logger, validators
+
+from ..datasets.targets import AUTO, XMTCTarget
+from ..model_wrappers.base import SCORE_TYPES
+from .results import TopKOutput, XMTCGoalFunctionResult
+
+DEFAULT_K = 5
+
+
+class TopKGoalFunction(GoalFunction):
+    """Shared machinery of the top-k goal functions.
+
+    Args:
+        model_wrapper: any TextAttack model wrapper returning ``[batch, L]`` label
+            scores (a torch tensor or a numpy array).
+        k: the default k; an example's own ``k`` overrides it.
+        score_type: ``"probabilities"`` or ``"logits"``. Read from
+            ``model_wrapper.score_type`` when not given; a wrapper without that
+            attribute must be told explicitly (no guessing).
+        labels: label names in output order; read from ``model_wrapper.labels``
+            when not given, else labels are named by their index.
+    """
+
+    attack_type = "xmtc"
+
+    def __init__(self, model_wrapper, k: int = DEFAULT_K, score_type: Optional[str] = None,
+                 labels: Optional[Sequence[str]] = None, **kwargs):
+        if isinstance(k, bool) or not isinstance(k, int) or k <= 0:
+            raise ValueError(f"k must be a positive integer, got {k!r}")
+        super().__init__(model_wrapper, **kwargs)
+        self.default_k = k
+        self.score_type = _resolve_score_type(model_wrapper, score_type)
+        self.labels = list(labels) if labels is not None else getattr(model_wrapper, "labels", None)
+        self.k = k
+        self.skip_reason: Optional[str] = None
+
+    # -- per example --------------------------------------------------------
+    def init_attack_example(self, attacked_text, ground_truth_output):
+        # Reduced outputs depend on this example's target and k: a text seen
+        # for an earlier example must not be answered from the cache.
+        self.clear_cache()
+        spec = XMTCTarget.parse(ground_truth_output)
+        self.k = spec.k or self.default_k
+        scores = self._scores([attacked_text.tokenizer_input])
+        self.num_labels = scores.shape[1]
+        self.true_labels = self._true_label_indices(spec)
+        self.skip_reason = self._check_k() or self._prepare(spec, scores[0])
+        if self.use_cache:  # the initial text costs no second model call
+            self._call_model_cache[attacked_text] = self._reduce(scores)[0].cpu()
+        result, search_over = super().init_attack_example(attacked_text, ground_truth_output)
+        result.skip_reason = self.skip_reason
+        return result, search_over
+
+    def _check_k(self) -> Optional[str]:
+        if self.k >= self.num_labels:
+            return (f"k={self.k} but the model has only {self.num_labels} labels: every label "
+                    "is always in the top-k")
+        return None
+
+    def _prepare(self, spec: XMTCTarget, scores: torch.Tensor) -> Optional[str]:
+        """Fix this example's target from its full scores; return a skip reason or None."""
+        raise NotImplementedError
+
+    def _true_label_indices(self, spec: XMTCTarget) -> List[int]:
+        indices, unknown = [], []
+        for label in spec.labels:
+            index = self._label_index(label)
+            (unknown if index is None else indices).append(label if index is None else index)
+        if unknown:
+            logger.warning(f"{spec.source}: true label(s) unknown to the model ignored: {unknown}")
+        return indices
+
+    def _label_index(self, label) -> Optional[int]:
+        if isinstance(label, int) and not isinstance(label, bool):
+            return label if 0 <= label < self.num_labels else None
+        if self.labels is None:
+            return int(label) if str(label).isdigit() and int(label) < self.num_labels else None
+        if not hasattr(self, "_index_of") or len(self._index_of) != len(self.labels):
+            self._index_of = {name: i for i, name in enumerate(self.labels)}
+        return self._index_of.get(str(label))
+
+    def _label_name(self, index: int) -> str:
+        return str(self.labels[index]) if self.labels is not None else str(index)
+
+    def _require_target(self, spec: XMTCTarget) -> int:
+        index = self._label_index(spec.target)
+        if index is None:
+            raise ValueError(f"{spec.source}: unknown target label {spec.target!r}; the model has "
+                             f"{self.num_labels} labels")
+        return index
+
+    # -- model calls --------------------------------------------------------
+    def _scores(self, texts: Sequence) -> torch.Tensor:
+        """Raw scores ``[len(texts), L]`` on the model's device, validated."""
+        scores = self.model(list(texts))
+        if isinstance(scores, np.ndarray):
+            scores = torch.from_numpy(scores)
+        if not isinstance(scores, torch.Tensor) or scores.dim() != 2 or scores.shape[0] != len(texts):
+            shape = tuple(scores.shape) if hasattr(scores, "shape") else type(scores).__name__
+            raise TypeError(f"the model wrapper returned {shape} for {len(texts)} texts; XMTC goal "
+                            "functions need a [batch, num_labels] tensor of label scores")
+        return scores.float()
+
+    def _probabilities(self, raw: torch.Tensor) -> torch.Tensor:
+        if self.score_type == "logits":
+            return torch.sigmoid(raw)
+        return raw.clamp(min=0.0)
+
+    def _call_model_uncached(self, attacked_text_list):
+        if not attacked_text_list:
+            return []
+        inputs = [text.tokenizer_input for text in attacked_text_list]
+        reduced = [self._reduce(self._scores(inputs[start:start + self.batch_size])).cpu()
+                   for start in range(0, len(inputs), self.batch_size)]
+        return self._process_model_outputs(attacked_text_list, torch.cat(reduced))
+
+    def _process_model_outputs(self, inputs, outputs):
+        return outputs
+
+    def _reduce(self, raw: torch.Tensor) -> torch.Tensor:
+        """``[B, L]`` scores -> ``[B, few]`` numbers; runs on the scores' device."""
+        raise NotImplementedError
+
+    # -- TextAttack hooks ---------------------------------------------------
+    def _should_skip(self, model_output, attacked_text) -> bool:
+        return self.skip_reason is not None
+
+    def _goal_function_result_type(self):
+        return XMTCGoalFunctionResult
+
+    def extra_repr_keys(self):
+        return ["default_k", "score_type"] + super().extra_repr_keys()
+
+
+class _TargetedTopK(TopKGoalFunction):
+    """Common part of the two targeted attacks: one fixed target label."""
+
+    sign = 1.0  # +1: push the target down (positive); -1: pull it up (negative)
+    target = 0  # replaced per example; kept valid for examples skipped before a target is known
+
+    def _prepare(self, spec, scores):
+        if spec.target == AUTO:
+            self.target, reason = self._auto_target(scores)
+            return reason
+        self.target = self._require_target(spec)
+        return self._precondition(scores)
+
+    def _reduce(self, raw):
+        target_scores = raw[:, self.target:self.target + 1]
+        ahead = (raw > target_scores).sum(1) + (raw[:, :self.target] == target_scores).sum(1)
+        rank = (ahead + 1).to(raw.dtype)
+        competitor = _kth_best_other(raw, rank, self.k)
+        probs = self._probabilities(torch.cat([target_scores, competitor[:, None]], dim=1))
+        margin = self.sign * (probs[:, 1] - probs[:, 0])
+        return torch.stack([margin, probs[:, 0], rank], dim=1)
+
+    def _get_score(self, model_output, attacked_text):
+        return float(model_output[0])
+
+    def _get_displayed_output(self, raw_output):
+        return TopKOutput(self._label_name(self.target), int(raw_output[2]), float(raw_output[1]),
+                          self.k)
+
+
+class PositiveTargetedTopK(_TargetedTopK):
+    """Push a TRUE label out of the top-k.
+
+    Precondition: the target is a true label and ranks in the top-k.
+    Success: the target ranks below k. With ``target="auto"`` the true label in
+    the top-k with the lowest score is attacked.
+
+    Usage::
+
+        goal = PositiveTargetedTopK(model_wrapper, k=5)
+    """
+
+    attack_type = "positive-targeted"
+    sign = 1.0
+
+    def _precondition(self, scores):
+        name = self._label_name(self.target)
+        if self.target not in self.true_labels:
+            return f"target '{name}' is not a true label of this document"
+        rank = _exact_rank(scores, self.target)
+        if rank > self.k:
+            return f"target '{name}' is at rank {rank}, already outside the top-{self.k}"
+        return None
+
+    def _auto_target(self, scores):
+        in_top = [(_exact_rank(scores, i), i) for i in self.true_labels]
+        in_top = [pair for pair in in_top if pair[0] <= self.k]
+        if not in_top:
+            return 0, f"no true label is in the top-{self.k}"
+        return max(in_top)[1], None
+
+    def _is_goal_complete(self, model_output, attacked_text):
+        return int(model_output[2]) > self.k
+
+
+class NegativeTargetedTopK(_TargetedTopK):
+    """Pull a FALSE label into the top-k.
+
+    Precondition: the target is not a true label and ranks below k.
+    Success: the target ranks in the top-k. With ``target="auto"`` the
+    best-scored false label outside the top-k is attacked.
+
+    Usage::
+
+        goal = NegativeTargetedTopK(model_wrapper, k=5)
+    """
+
+    attack_type = "negative-targeted"
+    sign = -1.0
+
+    def _precondition(self, scores):
+        name = self._label_name(self.target)
+        if self.target in self.true_labels:
+            return f"target '{name}' is a true label of this document"
+        rank = _exact_rank(scores, self.target)
+        if rank <= self.k:
+            return f"target '{name}' is already in the top-{self.k} (rank {rank})"
+        return None
+
+    def _auto_target(self, scores):
+        true = set(self.true_labels)
+        for index in torch.argsort(scores, descending=True, stable=True).tolist()[self.k:]:
+            if index not in true:
+                return index, None
+        return 0, f"every label outside the top-{self.k} is a true label"
+
+    def _is_goal_complete(self, model_output, attacked_text):
+        return int(model_output[2]) <= self.k
+
+
+class UntargetedTopK(TopKGoalFunction):
+    """Push ANY true label that is in the top-k out of it.
+
+    Precondition: at least one true label ranks in the top-k. Success: at
+    least one of those labels has left the top-k. The score follows the label
+    closest to leaving. Defined in the paper, not in its released code.
+
+    Usage::
+
+        goal = UntargetedTopK(model_wrapper, k=5)
+    """
+
+    attack_type = "untargeted"
+    watched = (0,)  # replaced per example, see _TargetedTopK.target
+
+    def _prepare(self, spec, scores):
+        ranks = [(_exact_rank(scores, i), i) for i in self.true_labels]
+        self.watched = [i for rank, i in ranks if rank <= self.k]
+        if not self.watched:
+            self.watched = [0]
+            return f"no true label is in the top-{self.k}"
+        return None
+
+    def _reduce(self, raw):
+        kk = min(self.k + 1, raw.shape[1])
+        top = raw.topk(kk, dim=1).values
+        columns = []
+        for index in self.watched:  # at most k labels: no [B, k, L] tensor
+            label_scores = raw[:, index:index + 1]
+            ahead = (raw > label_scores).sum(1) + (raw[:, :index] == label_scores).sum(1)
+            rank = (ahead + 1).to(raw.dtype)
+            competitor = torch.where(rank <= self.k, top[:, kk - 1], top[:, min(self.k, kk) - 1])
+            probs = self._probabilities(torch.stack([label_scores[:, 0], competitor], dim=1))
+            columns.append(torch.stack([probs[:, 1] - probs[:, 0], rank, probs[:, 0]], dim=1))
+        stacked = torch.stack(columns, dim=1)  # [B, m, 3]
+        best = stacked[:, :, 0].argmax(dim=1)
+        chosen = stacked[torch.arange(raw.shape[0]), best]
+        watched = torch.tensor(self.watched, dtype=raw.dtype, device=raw.device)[best]
+        left = (stacked[:, :, 1] > self.k).sum(1).to(raw.dtype)
+        return torch.stack([chosen[:, 0], watched, chosen[:, 1], chosen[:, 2], left], dim=1)
+
+    def _is_goal_complete(self, model_output, attacked_text):
+        return int(model_output[4]) >= 1
+
+    def _get_score(self, model_output, attacked_text):
+        return float(model_output[0])
+
+    def _get_displayed_output(self, raw_output):
+        return TopKOutput(self._label_name(int(raw_output[1])), int(raw_output[2]),
+                          float(raw_output[3]), self.k, left=int(raw_output[4]))
+
+
+# TextAttack checks goal functions against a table of model classes; ours
+# accept any wrapper that returns [batch, L] scores.
+for _goal_class in (PositiveTargetedTopK, NegativeTargetedTopK, UntargetedTopK):
+    validators.MODELS_BY_GOAL_FUNCTION.setdefault(_goal_class, [r".*"])
+
+
+def _exact_rank(scores: torch.Tensor, index: int) -> int:
+    """1-based rank of label ``index`` in one score vector, ties to the lower index."""
+    value = scores[index]
+    return int((scores > value).sum() + (scores[:index] == value).sum()) + 1
+
+
+def _kth_best_other(raw: torch.Tensor, rank: torch.Tensor, k: int) -> torch.Tensor:
+    """The k-th highest score among the labels other than the target.
+
+    When the target is in the top-k that is the (k+1)-th score overall,
+    otherwise the k-th. With k >= L there is no such label: -inf.
+    """
+    if k >= raw.shape[1]:
+        return torch.full((raw.shape[0],), float("-inf"), dtype=raw.dtype, device=raw.device)
+    top = raw.topk(k + 1, dim=1).values
+    return torch.where(rank <= k, top[:, k], top[:, k - 1])
+
+
+def _resolve_score_type(model_wrapper, score_type: Optional[str]) -> str:
+    score_type = score_type or getattr(model_wrapper, "score_type", None)
+    if score_type not in SCORE_TYPES:
+        raise ValueError(
+            f"tell the goal function whether {type(model_wrapper).__name__} returns probabilities "
+            "or logits: pass score_type='probabilities' or score_type='logits' (or give the wrapper "
+            f"a score_type attribute); got {score_type!r}")
+    return score_type

@@ -1,0 +1,1 @@
+"""Metrics: ranking quality of victims (``ranking``) and attack outcomes (``attack``)."""

@@ -1,0 +1,101 @@
+"""Victim model wrappers, and ``load_victim`` which finds the right one for a MODEL.
+
+A MODEL is a built-in name (trained on first use and cached), a directory
+saved by this package (``xmtc_model.json``), or a checkpoint written by the
+original code of a supported architecture.
+
+Usage::
+
+    victim = load_victim("attentionxml-reuters21578")
+    scores = victim(["a document"])  # [1, L]
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Dict, Optional, Type
+
+from ..errors import ModelLoadError
+from .base import SCORE_TYPES, XMTCModelWrapper
+
+SAVED_MODEL_FILE = "xmtc_model.json"
+
+
+def _architectures() -> Dict[str, Type[XMTCModelWrapper]]:
+    from .attentionxml import AttentionXMLWrapper
+
+    return {"attentionxml": AttentionXMLWrapper}
+
+
+def _builtin_names():
+    from ..models.builtin import builtin_model_names
+
+    return builtin_model_names()
+
+
+def is_victim(name_or_path: Optional[str]) -> bool:
+    """True when ``load_victim`` would know what to do with this MODEL."""
+    if not name_or_path:
+        return False
+    if name_or_path in _builtin_names():
+        return True
+    path = Path(name_or_path)
+    if (path / SAVED_MODEL_FILE).is_file():
+        return True
+    return _find_original(path) is not None
+
+
+def _find_original(path: Path):
+    from .attentionxml import find_original_checkpoint
+
+    try:
+        return find_original_checkpoint(str(path))
+    except FileNotFoundError:
+        return None
+
+
+def load_victim(name_or_path: str, device: Optional[str] = None) -> XMTCModelWrapper:
+    """Load a victim by built-in name, saved directory or original checkpoint."""
+    if name_or_path in _builtin_names():
+        from ..models.builtin import load_builtin_model
+
+        wrapper = load_builtin_model(name_or_path)
+    else:
+        wrapper = _load_from_path(Path(name_or_path))
+    if device is not None:
+        wrapper.model.to(device)
+    return wrapper
+
+
+def _load_from_path(path: Path) -> XMTCModelWrapper:
+    if (path / SAVED_MODEL_FILE).is_file():
+        return _load_saved(path)
+    if not path.exists():
+        raise ModelLoadError(
+            f"{path}: no such file or directory, and not a built-in model name "
+            f"(built-in: {', '.join(sorted(_builtin_names()))})")
+    from .attentionxml import AttentionXMLWrapper, find_original_checkpoint
+
+    found = find_original_checkpoint(str(path))  # raises with the paths it tried
+    if found is not None:
+        return AttentionXMLWrapper.from_original(**found)
+    raise ModelLoadError(
+        f"{path}: not a model this package can load. Expected one of: a directory saved by "
+        f"textattack-xmtc (with {SAVED_MODEL_FILE}); an original AttentionXML checkpoint "
+        "(models/AttentionXML-<data> with vocab.npy and labels.txt or data/<data>/train_labels.txt)")
+
+
+def _load_saved(path: Path) -> XMTCModelWrapper:
+    meta_file = path / SAVED_MODEL_FILE
+    try:
+        architecture = json.loads(meta_file.read_text(encoding="utf-8"))["architecture"]
+    except (ValueError, KeyError) as error:
+        raise ModelLoadError(f"{meta_file}: not a valid saved-model file ({error})") from None
+    classes = _architectures()
+    if architecture not in classes:
+        raise ModelLoadError(f"{meta_file}: unknown architecture {architecture!r}; this version "
+                             f"knows {', '.join(sorted(classes))}")
+    return classes[architecture].from_directory(str(path))
+
+
+__all__ = ["ModelLoadError", "SCORE_TYPES", "XMTCModelWrapper", "is_victim", "load_victim"]

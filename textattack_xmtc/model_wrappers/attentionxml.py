@@ -1,0 +1,408 @@
+"""AttentionXML as a TextAttack victim: raw texts in, label probabilities out.
+
+Two ways in:
+
+- our saved-model directory (written by :meth:`AttentionXMLWrapper.save`):
+  ``xmtc_model.json``, ``labels.txt``, ``vocab.npy``, ``model.pt``;
+- an ORIGINAL AttentionXML checkpoint: the plain state dict
+  ``models/AttentionXML-<data>`` plus the dataset's ``vocab.npy`` and label
+  list (:meth:`AttentionXMLWrapper.from_original`,
+  :func:`find_original_checkpoint`).
+
+Usage::
+
+    victim = AttentionXMLWrapper.from_directory("my-model")
+    probabilities = victim(["Oil prices rose.", "Wheat exports fell."])   # torch [2, L]
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence, Union
+
+import numpy as np
+import torch
+
+from ..models.attentionxml import (
+    AttentionXMLConfig,
+    AttentionXMLNetwork,
+    CheckpointError,
+    config_from_state_dict,
+)
+from ..models.tokenization import DEFAULT_MAX_LENGTH, UNK_TOKEN, AttentionXMLTokenizer, load_vocab, save_vocab
+from .base import XMTCModelWrapper
+
+PathLike = Union[str, os.PathLike]
+
+FORMAT_NAME = "textattack-xmtc"
+FORMAT_VERSION = 1
+ARCHITECTURE = "attentionxml"
+METADATA_FILE = "xmtc_model.json"
+LABELS_FILE = "labels.txt"
+VOCAB_FILE = "vocab.npy"
+WEIGHTS_FILE = "model.pt"
+
+ORIGINAL_PREFIX = "AttentionXML-"
+
+
+class AttentionXMLWrapper(XMTCModelWrapper):
+    """Wrap an :class:`AttentionXMLNetwork` and its tokenizer for TextAttack.
+
+    ``__call__`` returns sigmoid probabilities ``[B, L]`` on the model's
+    device; each call pads to its own longest text.
+
+    Usage::
+
+        wrapper = AttentionXMLWrapper(network, tokenizer, labels)
+        wrapper.save("my-model"); AttentionXMLWrapper.from_directory("my-model")
+    """
+
+    score_type = "probabilities"
+    unk_token = UNK_TOKEN
+
+    def __init__(self, model: AttentionXMLNetwork, tokenizer: AttentionXMLTokenizer, labels: Sequence[str],
+                 source: str = "", training: Optional[dict] = None):
+        labels = [str(label) for label in labels]
+        if len(labels) != model.config.labels_num:
+            raise CheckpointError(
+                f"{source or 'model'}: {len(labels)} labels given but the network scores "
+                f"{model.config.labels_num} (attention.attention.weight rows)"
+            )
+        if tokenizer.vocab_size != model.config.vocab_size:
+            raise CheckpointError(
+                f"{source or 'model'}: vocabulary has {tokenizer.vocab_size} words but "
+                f"emb.emb.weight has {model.config.vocab_size} rows"
+            )
+        self.model = model.eval()
+        self.tokenizer = tokenizer
+        self.labels = labels
+        self.max_words = tokenizer.max_length
+        self.source = source
+        self.training = dict(training or {})
+
+    @property
+    def config(self) -> AttentionXMLConfig:
+        return self.model.config
+
+    def __call__(self, text_input_list: Sequence[str]) -> torch.Tensor:
+        """Probabilities [len(texts), L] on the model's device (read now: Attack.cuda_() moves it)."""
+        texts = list(text_input_list)
+        device = self.device
+        if not texts:
+            return torch.zeros((0, len(self.labels)), device=device)
+        input_ids = self.tokenizer.batch_encode(texts).to(device)
+        self.model.eval()
+        with torch.inference_mode():
+            probabilities = torch.sigmoid(self.model(input_ids))
+        # A clone made outside inference mode is an ordinary tensor: callers may modify it in place.
+        return probabilities.clone()
+
+    def to(self, device: Union[str, torch.device]) -> "AttentionXMLWrapper":
+        """Move the network; returns ``self``.
+
+        Usage::
+
+            wrapper.to("cuda")
+        """
+        self.model.to(device)
+        return self
+
+    def describe(self) -> str:
+        config = self.config
+        where = f" from {self.source}" if self.source else ""
+        return (f"AttentionXML ({config.vocab_size} words, {config.emb_size}-d embeddings, "
+                f"BiLSTM {config.layers_num}x{config.hidden_size}, MLP {config.linear_size}, "
+                f"{config.labels_num} labels){where}")
+
+    # ------------------------------------------------------------ saved-model directories
+
+    def save(self, directory: PathLike) -> None:
+        """Write ``xmtc_model.json``, ``labels.txt``, ``vocab.npy`` and ``model.pt`` to ``directory``.
+
+        ``model.pt`` keeps the original AttentionXML key names, so it also loads
+        with :meth:`from_original`.
+
+        Usage::
+
+            wrapper.save("models/attentionxml-reuters21578")
+        """
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        for label in self.labels:
+            if not label.strip() or "\n" in label or "\r" in label:
+                raise ValueError(f"label {label!r} cannot be written one per line to {LABELS_FILE}")
+        state = {key: value.detach().cpu() for key, value in self.model.state_dict().items()}
+        torch.save(state, directory / WEIGHTS_FILE)
+        save_vocab(directory / VOCAB_FILE, self.tokenizer.vocab)
+        (directory / LABELS_FILE).write_text("".join(f"{label}\n" for label in self.labels), encoding="utf-8")
+        metadata = {
+            "format": FORMAT_NAME,
+            "format_version": FORMAT_VERSION,
+            "architecture": ARCHITECTURE,
+            "config": self.config.to_dict(),
+            "max_length": self.tokenizer.max_length,
+            "training": self.training,
+        }
+        (directory / METADATA_FILE).write_text(json.dumps(metadata, indent=2) + "\n", encoding="utf-8")
+
+    @classmethod
+    def is_saved_directory(cls, path: PathLike) -> bool:
+        """True when ``path`` is a directory saved by :meth:`save` (an AttentionXML one).
+
+        Usage::
+
+            if AttentionXMLWrapper.is_saved_directory(path): ...
+        """
+        metadata_path = Path(path) / METADATA_FILE
+        if not metadata_path.is_file():
+            return False
+        try:
+            metadata = json.loads(metadata_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return False
+        return (isinstance(metadata, dict) and metadata.get("format") == FORMAT_NAME
+                and metadata.get("architecture") == ARCHITECTURE)
+
+    @classmethod
+    def from_directory(cls, directory: PathLike, device: Union[str, torch.device, None] = None) -> "AttentionXMLWrapper":
+        """Load a directory written by :meth:`save`.
+
+        Usage::
+
+            victim = AttentionXMLWrapper.from_directory("my-model", device="cpu")
+        """
+        directory = Path(directory)
+        metadata = _read_metadata(directory / METADATA_FILE)
+        config = AttentionXMLConfig.from_dict(metadata["config"])
+        weights_path = directory / WEIGHTS_FILE
+        state = _load_state_dict(weights_path)
+        found = config_from_state_dict(state, source=str(weights_path))
+        if _sizes(found) != _sizes(config):
+            raise CheckpointError(f"{weights_path}: tensor shapes give {found.to_dict()} but "
+                                  f"{directory / METADATA_FILE} says {config.to_dict()}")
+        labels = read_label_list(directory / LABELS_FILE)
+        max_length = int(metadata.get("max_length", DEFAULT_MAX_LENGTH))
+        wrapper = cls._assemble(state, config, directory / VOCAB_FILE, labels, directory / LABELS_FILE,
+                                max_length, source=str(directory), training=metadata.get("training"))
+        return wrapper.to(device) if device is not None else wrapper
+
+    # ------------------------------------------------------------ original checkpoints
+
+    @classmethod
+    def from_original(cls, weights_path: PathLike, vocab_path: PathLike, labels: Union[Sequence[str], PathLike],
+                      max_length: int = DEFAULT_MAX_LENGTH, allow_pickle: bool = False,
+                      name: Optional[str] = None,
+                      device: Union[str, torch.device, None] = None) -> "AttentionXMLWrapper":
+        """Load an original AttentionXML state dict with its ``vocab.npy`` and label list.
+
+        ``labels`` is a list of names, or a path: a file with one label per
+        line (``labels.txt``), a dataset labels file (``train_labels.txt``,
+        several labels per line: the list is ``sorted(set(all labels))``, as
+        sklearn's ``MultiLabelBinarizer`` orders them), or, only with
+        ``allow_pickle=True``, the original ``labels_binarizer`` (unpickled
+        with joblib: only do this for files you trust).
+
+        Usage::
+
+            victim = AttentionXMLWrapper.from_original(
+                "models/AttentionXML-EUR-Lex", "data/EUR-Lex/vocab.npy", "data/EUR-Lex/train_labels.txt")
+        """
+        weights_path = Path(weights_path)
+        state = _load_state_dict(weights_path)
+        config = config_from_state_dict(state, source=str(weights_path))
+        if isinstance(labels, (str, os.PathLike)):
+            labels_source = Path(labels)
+            label_list = read_original_labels(labels_source, allow_pickle=allow_pickle)
+        else:
+            labels_source, label_list = None, [str(label) for label in labels]
+        source = name or str(weights_path)
+        return cls._assemble(state, config, Path(vocab_path), label_list, labels_source, max_length,
+                             source=source, training={"origin": "AttentionXML", "weights": str(weights_path)},
+                             device=device)
+
+    @classmethod
+    def _assemble(cls, state, config, vocab_path: Path, labels: List[str], labels_source: Optional[Path],
+                  max_length: int, source: str, training: Optional[dict],
+                  device=None) -> "AttentionXMLWrapper":
+        if len(labels) != config.labels_num:
+            where = labels_source if labels_source is not None else "the label list"
+            raise CheckpointError(
+                f"{where}: {len(labels)} labels, but attention.attention.weight in the checkpoint "
+                f"has {config.labels_num} rows (one per label); the label list does not belong to this model"
+            )
+        vocab = load_vocab(vocab_path)
+        if len(vocab) != config.vocab_size:
+            raise CheckpointError(f"{vocab_path}: {len(vocab)} words, but emb.emb.weight in the checkpoint "
+                                  f"has {config.vocab_size} rows; the vocabulary does not belong to this model")
+        network = AttentionXMLNetwork(config)
+        network.load_checked_state_dict(state, source=source)
+        tokenizer = AttentionXMLTokenizer(vocab, max_length=max_length)
+        wrapper = cls(network, tokenizer, labels, source=source, training=training)
+        return wrapper.to(device) if device is not None else wrapper
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _sizes(config: AttentionXMLConfig) -> dict:
+    """The config without its dropout rates, which no tensor shape records."""
+    return {key: value for key, value in config.to_dict().items() if "dropout" not in key}
+
+
+def _read_metadata(path: Path) -> dict:
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} not found: not a saved textattack-xmtc model directory")
+    try:
+        metadata = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as error:
+        raise CheckpointError(f"{path}: not valid JSON ({error})") from error
+    if not isinstance(metadata, dict) or metadata.get("format") != FORMAT_NAME:
+        raise CheckpointError(f"{path}: \"format\" is not {FORMAT_NAME!r}")
+    if metadata.get("architecture") != ARCHITECTURE:
+        raise CheckpointError(f"{path}: architecture {metadata.get('architecture')!r}, not {ARCHITECTURE!r}")
+    if int(metadata.get("format_version", 0)) > FORMAT_VERSION:
+        raise CheckpointError(f"{path}: format_version {metadata['format_version']} is newer than this "
+                              f"textattack-xmtc understands ({FORMAT_VERSION}); upgrade the package")
+    if "config" not in metadata:
+        raise CheckpointError(f"{path}: no \"config\"")
+    return metadata
+
+
+def _load_state_dict(path: Path) -> Dict[str, torch.Tensor]:
+    if not path.is_file():
+        raise FileNotFoundError(f"AttentionXML weights not found: {path}")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # torch raises several types for non-checkpoint files
+        raise CheckpointError(f"{path}: cannot be read as a plain torch state dict ({error})") from error
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise CheckpointError(f"{path}: expected a state dict (name -> tensor), got {type(state).__name__}")
+    return state
+
+
+def read_label_list(path: PathLike) -> List[str]:
+    """One label per line, line i = output i (blank lines skipped; repeats refused).
+
+    Usage::
+
+        labels = read_label_list("my-model/labels.txt")
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"label list not found: {path}")
+    labels = [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    seen = set()
+    for label in labels:
+        if label in seen:
+            raise CheckpointError(f"{path}: label {label!r} appears twice")
+        seen.add(label)
+    return labels
+
+
+def read_original_labels(path: PathLike, allow_pickle: bool = False) -> List[str]:
+    """The label order of an AttentionXML model from a labels file or the dataset's labels.
+
+    - ``*_labels.txt`` or any file with several labels on a line: a dataset
+      labels file; the order is ``sorted(set(all labels))`` (MultiLabelBinarizer);
+    - any other text file: one label per line, in output order;
+    - ``labels_binarizer`` (a joblib pickle): only with ``allow_pickle=True``.
+
+    Usage::
+
+        labels = read_original_labels("data/EUR-Lex/train_labels.txt")
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"label file not found: {path}")
+    if _is_pickle(path):
+        if not allow_pickle:
+            raise CheckpointError(
+                f"{path} is a pickle (the original labels_binarizer); unpickling runs code from the file, "
+                f"so it is refused by default. Pass a labels text file (one label per line) or the "
+                f"dataset's train_labels.txt instead, or allow_pickle=True if you trust the file"
+            )
+        import joblib
+
+        return [str(label) for label in joblib.load(path).classes_]
+    lines = path.read_text(encoding="utf-8").splitlines()
+    if path.name.endswith("_labels.txt") or any(len(line.split()) > 1 for line in lines):
+        return sorted({label for line in lines for label in line.split()})
+    return read_label_list(path)
+
+
+def _is_pickle(path: Path) -> bool:
+    """True for the original ``labels_binarizer`` or any binary (non-UTF-8) file."""
+    if path.name == "labels_binarizer":
+        return True
+    data = path.read_bytes()
+    # Pickles start with 0x80; joblib may compress them (gzip, zlib): none is valid UTF-8 text.
+    if data[:1] == b"\x80" or data[:2] in (b"\x1f\x8b", b"\x78\x01", b"\x78\x9c", b"\x78\xda"):
+        return True
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return True
+    return False
+
+
+def _original_weights_in(directory: Path) -> List[Path]:
+    return sorted(p for p in directory.glob(f"{ORIGINAL_PREFIX}*") if p.is_file() and not p.suffix)
+
+
+def _locate_weights(path: Path) -> Optional[Path]:
+    """The original weights file named by ``path`` (a file, its directory, or the repo root)."""
+    if path.is_file():
+        return path if path.name.startswith(ORIGINAL_PREFIX) and not path.suffix else None
+    if not path.is_dir():
+        return None
+    found = _original_weights_in(path) or (_original_weights_in(path / "models") if (path / "models").is_dir() else [])
+    if len(found) > 1:
+        raise CheckpointError(f"{path} holds several AttentionXML checkpoints ({', '.join(p.name for p in found)}); "
+                              f"pass the one you want")
+    return found[0] if found else None
+
+
+def find_original_checkpoint(path: PathLike, allow_pickle: bool = False) -> Optional[dict]:
+    """Recognise an original AttentionXML checkpoint; ``None`` when ``path`` is not one.
+
+    ``path`` is the weights file ``.../models/AttentionXML-<data>``, the
+    directory holding it, or the repository root above ``models/``. The
+    vocabulary and labels are looked for beside the weights (``vocab.npy``,
+    ``labels.txt``) and in the original layout (``<root>/data/<data>/vocab.npy``,
+    ``<root>/data/<data>/train_labels.txt``; ``labels_binarizer`` only with
+    ``allow_pickle=True``). Returns the keyword arguments of
+    :meth:`AttentionXMLWrapper.from_original`; raises when the weights are
+    found but the vocabulary or labels are not, naming every path tried.
+
+    Usage::
+
+        found = find_original_checkpoint("AttentionXML/models/AttentionXML-EUR-Lex")
+        victim = AttentionXMLWrapper.from_original(**found)
+    """
+    weights = _locate_weights(Path(path).expanduser())
+    if weights is None:
+        return None
+    data_name = weights.name[len(ORIGINAL_PREFIX):]
+    data_dir = weights.parent.parent / "data" / data_name
+    vocab_tried = [weights.parent / VOCAB_FILE, data_dir / VOCAB_FILE]
+    labels_tried = [weights.parent / LABELS_FILE, data_dir / "train_labels.txt"]
+    if allow_pickle:
+        labels_tried.append(data_dir / "labels_binarizer")
+    vocab = next((p for p in vocab_tried if p.is_file()), None)
+    labels = next((p for p in labels_tried if p.is_file()), None)
+    if vocab is None or labels is None:
+        missing = []
+        if vocab is None:
+            missing.append("the vocabulary (tried " + ", ".join(map(str, vocab_tried)) + ")")
+        if labels is None:
+            missing.append("the label list (tried " + ", ".join(map(str, labels_tried)) + ")")
+        raise FileNotFoundError(
+            f"found the AttentionXML weights {weights} but not " + " nor ".join(missing) + ". "
+            f"Put vocab.npy and labels.txt (one label per line, in output order) beside the weights, "
+            f"keep the original layout <root>/data/{data_name}/{{vocab.npy,train_labels.txt}}, or call "
+            f"AttentionXMLWrapper.from_original(weights_path, vocab_path, labels)"
+        )
+    return {"weights_path": str(weights), "vocab_path": str(vocab), "labels": str(labels),
+            "allow_pickle": allow_pickle, "name": f"AttentionXML-{data_name} ({weights})"}

@@ -1,0 +1,78 @@
+"""The contract every victim model wrapper of this package fulfils.
+
+A wrapper is the only code that knows an architecture. Everything else (goal
+functions, recipes, the study) sees a list of texts in and a ``[batch, L]``
+tensor of label scores out, in the order of ``wrapper.labels``.
+"""
+from __future__ import annotations
+
+from typing import List, Optional, Sequence
+
+import torch
+from textattack.models.wrappers import ModelWrapper
+
+SCORE_TYPES = ("probabilities", "logits")
+
+
+class XMTCModelWrapper(ModelWrapper):
+    """Base class for extreme multilabel victims.
+
+    Subclasses set ``model`` (a ``torch.nn.Module``), ``labels`` (label names,
+    index i = output column i), ``score_type`` ("probabilities" or "logits",
+    what ``__call__`` returns), ``unk_token`` (a word the victim reads as its
+    unknown token; used for word importance) and ``max_words`` (words beyond
+    this position cannot change the scores, or ``None``).
+
+    Usage::
+
+        scores = wrapper(["some document", "another one"])  # torch [2, L]
+    """
+
+    model: torch.nn.Module
+    labels: List[str]
+    score_type: str = "probabilities"
+    unk_token: str = "<UNK>"
+    max_words: Optional[int] = None
+
+    def __call__(self, text_input_list: Sequence[str]) -> torch.Tensor:
+        """Scores of every label for every text, ``[len(texts), L]``, on the model's device."""
+        raise NotImplementedError
+
+    @property
+    def device(self) -> torch.device:
+        """The model's device, read at call time (``Attack.cuda_()`` moves modules)."""
+        for parameter in self.model.parameters():
+            return parameter.device
+        return torch.device("cpu")
+
+    @property
+    def num_labels(self) -> int:
+        return len(self.labels)
+
+    def label_index(self, label) -> int:
+        """Index of a label given by name (str) or index (int); ``KeyError`` if unknown."""
+        if isinstance(label, bool):
+            raise KeyError(label)
+        if isinstance(label, int):
+            if 0 <= label < len(self.labels):
+                return label
+            raise KeyError(label)
+        index = self._label_to_index().get(str(label))
+        if index is None:
+            raise KeyError(label)
+        return index
+
+    def _label_to_index(self) -> dict:
+        cached = getattr(self, "_label_index_cache", None)
+        if cached is None or len(cached) != len(self.labels):
+            cached = {name: i for i, name in enumerate(self.labels)}
+            self._label_index_cache = cached
+        return cached
+
+    def save(self, directory: str) -> None:
+        """Write this model to ``directory`` in the package's saved-model format."""
+        raise NotImplementedError
+
+    def describe(self) -> str:
+        """One line naming the architecture, size and source, for logs."""
+        return f"{type(self).__name__} with {len(self.labels)} labels"

@@ -1,0 +1,221 @@
+"""AttentionXML's text pipeline: NLTK word tokens, lower-cased, looked up in ``vocab.npy``.
+
+This reproduces what the original AttentionXML preprocessing does to a line of
+raw text (DESIGN.md section 5): ``nltk.word_tokenize(line, preserve_line=True)``
+(identical to ``NLTKWordTokenizer().tokenize(line)``, which needs no punkt
+data), tokens without a word character dropped, lower-cased, unknown words
+mapped to ``<UNK>`` (id 1), truncated to ``max_length`` ids; an empty text
+becomes ``[1]``. Batches are right-padded with ``<PAD>`` (id 0).
+
+Usage::
+
+    tokenizer = AttentionXMLTokenizer(load_vocab("vocab.npy"))
+    ids = tokenizer.encode("Oil prices rose sharply.")          # [12, 873, 41, 2090]
+    batch = tokenizer.batch_encode(["a text", "another text"])  # LongTensor [2, T]
+"""
+from __future__ import annotations
+
+import collections
+import os
+import re
+from typing import Callable, Iterable, List, Optional, Sequence, Union
+
+import numpy as np
+import torch
+
+PAD_TOKEN = "<PAD>"
+UNK_TOKEN = "<UNK>"
+PAD_ID = 0
+UNK_ID = 1
+DEFAULT_MAX_LENGTH = 500
+
+_WORD_CHARACTER = re.compile(r"\w")
+
+VocabLike = Union[Sequence[str], np.ndarray]
+
+
+def _nltk_tokenizer():
+    # Imported lazily: nltk's top-level import costs ~0.5 s.
+    from nltk.tokenize import NLTKWordTokenizer
+
+    return NLTKWordTokenizer()
+
+
+class AttentionXMLTokenizer:
+    """Turn raw texts into AttentionXML word ids.
+
+    The literal word ``<UNK>`` in a text is the unknown word (id 1): the attack
+    writes it to measure word importance, and NLTK alone would split it into
+    ``<``, ``UNK``, ``>``.
+
+    Usage::
+
+        tokenizer = AttentionXMLTokenizer(["<PAD>", "<UNK>", "oil", "prices"], max_length=500)
+        tokenizer.words("Oil <UNK> prices!")   # ['oil', '<UNK>', 'prices']
+        tokenizer.encode("Oil <UNK> prices!")  # [2, 1, 3]
+    """
+
+    unk_token = UNK_TOKEN
+    pad_token = PAD_TOKEN
+
+    def __init__(self, vocab: VocabLike, max_length: int = DEFAULT_MAX_LENGTH):
+        words = [str(word) for word in vocab]
+        if len(words) < 2 or words[PAD_ID] != PAD_TOKEN or words[UNK_ID] != UNK_TOKEN:
+            raise ValueError(
+                f"an AttentionXML vocabulary starts with {PAD_TOKEN!r}, {UNK_TOKEN!r}; "
+                f"got {words[:2]!r}"
+            )
+        if max_length < 1:
+            raise ValueError(f"max_length must be positive, got {max_length}")
+        self.vocab: List[str] = words
+        self.max_length = int(max_length)
+        # Duplicates cannot occur in a real vocab.npy; keep the first id if they do.
+        self.word_to_id = {}
+        for index, word in enumerate(words):
+            self.word_to_id.setdefault(word, index)
+        self._tokenizer = _nltk_tokenizer()
+
+    @property
+    def vocab_size(self) -> int:
+        return len(self.vocab)
+
+    def words(self, text: str) -> List[str]:
+        """The tokens of ``text`` after filtering and lower-casing (not truncated).
+
+        Usage::
+
+            tokenizer.words("The U.S. <UNK> rose 5%.")  # ['the', 'u.s.', '<UNK>', 'rose', '5']
+        """
+        pieces = text.split(UNK_TOKEN)
+        tokens: List[str] = []
+        for position, piece in enumerate(pieces):
+            if position:
+                tokens.append(UNK_TOKEN)
+            tokens.extend(
+                token.lower() for token in self._tokenizer.tokenize(piece)
+                if _WORD_CHARACTER.search(token)
+            )
+        return tokens
+
+    def encode(self, text: str) -> List[int]:
+        """Word ids of ``text``: unknown -> 1, at most ``max_length``, never empty.
+
+        Usage::
+
+            tokenizer.encode("")  # [1]
+        """
+        lookup = self.word_to_id.get
+        ids = [lookup(word, UNK_ID) for word in self.words(text)[: self.max_length]]
+        return ids or [UNK_ID]
+
+    def pad(self, sequences: Sequence[Sequence[int]], length: Optional[int] = None) -> torch.Tensor:
+        """Right-pad id lists with 0 to ``length`` (default: the longest), as a LongTensor [B, T].
+
+        Usage::
+
+            tokenizer.pad([[5, 6, 7], [8]])  # tensor([[5, 6, 7], [8, 0, 0]])
+        """
+        longest = max((len(ids) for ids in sequences), default=1)
+        length = longest if length is None else length
+        batch = torch.zeros((len(sequences), length), dtype=torch.long)
+        for row, ids in enumerate(sequences):
+            ids = list(ids)[:length]
+            if ids:
+                batch[row, : len(ids)] = torch.as_tensor(ids, dtype=torch.long)
+        return batch
+
+    def batch_encode(self, texts: Sequence[str]) -> torch.Tensor:
+        """Encode and pad to the batch's longest text (not to ``max_length``).
+
+        Usage::
+
+            tokenizer.batch_encode(["short", "a longer text"]).shape  # (2, 3)
+        """
+        return self.pad([self.encode(text) for text in texts])
+
+
+def load_vocab(path: Union[str, os.PathLike]) -> np.ndarray:
+    """Load an AttentionXML ``vocab.npy`` (a numpy unicode array; nothing is unpickled).
+
+    Usage::
+
+        vocab = load_vocab("data/EUR-Lex/vocab.npy")
+    """
+    try:
+        vocab = np.load(path, allow_pickle=False)
+    except ValueError as error:
+        raise ValueError(
+            f"{path}: not a numpy unicode array of words (object arrays are refused, "
+            f"since loading them would unpickle code): {error}"
+        ) from error
+    if vocab.ndim != 1 or vocab.dtype.kind != "U":
+        raise ValueError(f"{path}: expected a 1-d numpy unicode array, got {vocab.dtype} {vocab.shape}")
+    return vocab
+
+
+def save_vocab(path: Union[str, os.PathLike], words: VocabLike) -> None:
+    """Write ``words`` as a numpy unicode array, the format of AttentionXML's ``vocab.npy``.
+
+    Usage::
+
+        save_vocab("model/vocab.npy", ["<PAD>", "<UNK>", "oil"])
+    """
+    array = np.asarray([str(word) for word in words], dtype=str)
+    # np.save on an open file keeps the name exactly as given (no ".npy" appended).
+    with open(path, "wb") as handle:
+        np.save(handle, array, allow_pickle=False)
+
+
+def build_vocab(
+    texts: Iterable[str],
+    tokenizer_fn: Callable[[str], List[str]],
+    max_size: Optional[int] = None,
+    min_count: int = 1,
+) -> np.ndarray:
+    """A vocabulary ``[<PAD>, <UNK>, words by descending document frequency]``.
+
+    Ties are broken alphabetically so the result is deterministic. ``max_size``
+    counts the two special tokens; ``min_count`` is a minimum document frequency.
+
+    Usage::
+
+        vocab = build_vocab(train_texts, AttentionXMLTokenizer([PAD_TOKEN, UNK_TOKEN]).words)
+    """
+    document_frequency: collections.Counter = collections.Counter()
+    for text in texts:
+        document_frequency.update(set(tokenizer_fn(text)))
+    for special in (PAD_TOKEN, UNK_TOKEN):
+        document_frequency.pop(special, None)
+    ranked = sorted(
+        (word for word, count in document_frequency.items() if count >= min_count),
+        key=lambda word: (-document_frequency[word], word),
+    )
+    if max_size is not None:
+        ranked = ranked[: max(0, max_size - 2)]
+    return np.asarray([PAD_TOKEN, UNK_TOKEN] + ranked, dtype=str)
+
+
+def glove_embedding_matrix(vocab: VocabLike, dim: int = 50, seed: int = 0, scale: float = 0.1) -> np.ndarray:
+    """Initial embeddings [V, dim]: GloVe 6B 50-d rows where known, N(0, scale) otherwise.
+
+    ``<PAD>`` gets zeros. With ``dim`` above 50 the extra columns are random;
+    below 50 the GloVe vectors are cut.
+
+    Usage::
+
+        weights = glove_embedding_matrix(vocab, dim=50)   # float32 [len(vocab), 50]
+    """
+    from ..glove import load_glove
+
+    glove_words, glove_vectors = load_glove()
+    glove_index = {word: row for row, word in enumerate(glove_words)}
+    rng = np.random.default_rng(seed)
+    matrix = rng.normal(0.0, scale, size=(len(vocab), dim)).astype(np.float32)
+    width = min(dim, glove_vectors.shape[1])
+    words = [str(word) for word in vocab]
+    found = [(i, glove_index[w]) for i, w in enumerate(words) if w in glove_index]
+    if found:
+        rows, glove_rows = map(np.asarray, zip(*found))
+        matrix[rows, :width] = glove_vectors[glove_rows, :width]
+    matrix[PAD_ID] = 0.0
+    return matrix

@@ -1,0 +1,1 @@
+"""Training victims: ``textattack-xmtc train`` and the built-in models."""

@@ -1,0 +1,6 @@
+"""Candidate sources: GloVe neighbours (offline default) and a masked LM run once."""
+from .filtering import antonyms, paper_stopwords
+from .glove_neighbours import WordSwapGloVeNeighbours
+from .masked_lm import WordSwapMaskedLMOnce
+
+__all__ = ["WordSwapGloVeNeighbours", "WordSwapMaskedLMOnce", "antonyms", "paper_stopwords"]
