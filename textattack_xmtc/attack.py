@@ -44,6 +44,8 @@ class XMTCAttack(Attack):
         return (f"{lines}\n  (candidate source):  {self.candidate_source}\n"
                 f"  (similarity encoder):  {encoder}\n)")
 
+    __str__ = __repr__  # TextAttack's Attacker prints str(attack)
+
 
 _installed = False
 
@@ -69,13 +71,28 @@ def install_summary_metrics() -> None:
         from .metrics.attack import paper_metrics
 
         metrics = paper_metrics(record.to_row() for record in records)
-        self.log_summary_rows(metrics.table_rows(), "XMTC metrics (Qaraei & Babbar)",
-                              "xmtc_metrics")
-        names = [["Candidate source:", records[-1].candidate_source],
-                 ["Similarity encoder:", records[-1].encoder or "none"]]
-        for logger in self.loggers:  # the JSON logger accepts numbers only
-            if not isinstance(logger, JsonSummaryLogger):
-                logger.log_summary_rows(names, "XMTC attack components", "xmtc_components")
+        components = [["Candidate source:", records[-1].candidate_source],
+                      ["Similarity encoder:", records[-1].encoder or "none"]]
+        for logger in self.loggers:
+            _log_table(logger, metrics.table_rows(), "XMTC metrics (Qaraei & Babbar)", "xmtc_metrics")
+            if not isinstance(logger, JsonSummaryLogger):  # the JSON summary takes numbers only
+                _log_table(logger, components, "XMTC attack components", "xmtc_components")
 
     AttackLogManager.log_summary = log_summary
     _installed = True
+
+
+def _log_table(logger, rows, title: str, window_id: str) -> None:
+    """Log one summary table; on a terminal, on lines of its own.
+
+    TextAttack's file logger writes its tables without a trailing newline, so
+    ours would otherwise start on the same line as the previous one.
+    """
+    from textattack.loggers import FileLogger
+
+    on_terminal = isinstance(logger, FileLogger) and logger.stdout
+    if on_terminal:
+        logger.fout.write("\n")
+    logger.log_summary_rows(rows, title, window_id)
+    if on_terminal:
+        logger.fout.write("\n")

@@ -3,3 +3,7 @@
 
 class ModelLoadError(ValueError):
     """A MODEL could not be loaded: wrong layout, shapes or label list."""
+
+
+class CheckpointError(ModelLoadError):
+    """A checkpoint does not fit the architecture; the message names the file and tensor."""

@@ -72,3 +72,14 @@ def test_summary_has_paper_metrics(keyword_victim, tmp_path):
     metrics = json.loads(summary.read_text())["XMTC metrics (Qaraei & Babbar)"]
     assert metrics["Success rate, < 10% words changed:"] in (0.0, 100.0)
     assert metrics["Targets attacked (not skipped):"] == 1
+
+
+def test_stopwords_match_in_any_case(keyword_victim):
+    from textattack.constraints.pre_transformation import StopwordModification
+    from textattack.shared import AttackedText
+
+    attack = XMTCPositive.build(keyword_victim, k=1, encoder="none")
+    [stopwords] = [c for c in attack.pre_transformation_constraints
+                   if isinstance(c, StopwordModification)]
+    text = AttackedText("The THE the Acquisition")
+    assert stopwords._get_modifiable_indices(text) == {3}

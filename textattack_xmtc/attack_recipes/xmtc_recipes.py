@@ -30,7 +30,7 @@ from ..constraints import DocumentSimilarity
 from ..encoders import make_encoder
 from ..search_methods import GreedyWordSwapWIRFast
 from ..goal_functions import NegativeTargetedTopK, PositiveTargetedTopK, UntargetedTopK
-from ..transformations import WordSwapGloVeNeighbours, WordSwapMaskedLMOnce, paper_stopwords
+from ..transformations import WordSwapGloVeNeighbours, WordSwapMaskedLMOnce, paper_stopwords_any_case
 from .options import RecipeOptions
 
 
@@ -47,7 +47,7 @@ class XMTCRecipe(AttackRecipe):
         encoder = make_encoder(opts.encoder)
         constraints = [
             RepeatModification(),
-            StopwordModification(stopwords=paper_stopwords()),
+            StopwordModification(stopwords=paper_stopwords_any_case()),
             MaxModificationRate(max_rate=float(opts.max_change_rate), min_threshold=1),
         ]
         max_words = getattr(model_wrapper, "max_words", None)

@@ -37,11 +37,8 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+from ..errors import CheckpointError
 from .tokenization import PAD_ID
-
-
-class CheckpointError(ValueError):
-    """A checkpoint does not fit the architecture; the message names the file and tensor."""
 
 
 @dataclasses.dataclass

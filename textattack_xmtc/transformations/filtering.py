@@ -20,6 +20,17 @@ def paper_stopwords() -> FrozenSet[str]:
 
 
 @functools.lru_cache(maxsize=None)
+def paper_stopwords_any_case() -> FrozenSet[str]:
+    """The paper's stopwords as lower-case, Capitalised and UPPER-case words.
+
+    TextAttack's ``StopwordModification`` compares words as written, so "The"
+    at the start of a sentence would otherwise count as replaceable.
+    """
+    words = paper_stopwords()
+    return frozenset(words | {w.capitalize() for w in words} | {w.upper() for w in words})
+
+
+@functools.lru_cache(maxsize=None)
 def antonyms() -> Dict[str, FrozenSet[str]]:
     """word -> its antonyms, from the counter-fitting PPDB and WordNet antonym pairs."""
     table = defaultdict(set)
