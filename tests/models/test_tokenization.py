@@ -112,3 +112,31 @@ def test_glove_embedding_matrix_uses_glove_rows_zero_pad_and_small_random_rest()
     np.testing.assert_array_equal(matrix, glove_embedding_matrix(vocab, dim=50, seed=3))
     wide = glove_embedding_matrix(vocab, dim=60, seed=3)
     np.testing.assert_array_equal(wide[2, :50], vectors[words.index("oil")])
+
+
+def test_encode_equals_looking_up_the_words_of_nltk_tokens():
+    """The per-segment id cache changes nothing: ids are the vocabulary ids of words()."""
+    import random
+
+    from nltk.tokenize import NLTKWordTokenizer
+
+    from textattack_xmtc.datasets import load_corpus
+    from textattack_xmtc.models.tokenization import AttentionXMLTokenizer, build_vocab
+
+    texts = load_corpus("reuters21578", split="test").texts[:150]
+    nltk_words = lambda text: [t.lower() for t in NLTKWordTokenizer().tokenize(text)  # noqa: E731
+                               if any(c.isalnum() or c == "_" for c in t)]
+    tokenizer = AttentionXMLTokenizer(build_vocab(texts[:50], nltk_words), max_length=300)
+    rng = random.Random(0)
+    for text in texts:
+        words = text.split(" ")
+        words[rng.randrange(len(words))] = "<UNK>"
+        for variant in (text, " ".join(words)):
+            pieces = variant.split("<UNK>")
+            expected = []
+            for position, piece in enumerate(pieces):
+                expected += ["<UNK>"] * bool(position) + nltk_words(piece)
+            assert tokenizer.words(variant) == expected
+            ids = [tokenizer.word_to_id.get(word, 1) for word in expected][:300] or [1]
+            assert tokenizer.encode(variant) == ids
+            assert tokenizer.encode(variant) == ids  # again, from the cache

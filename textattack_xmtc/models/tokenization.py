@@ -18,10 +18,12 @@ from __future__ import annotations
 import collections
 import os
 import re
-from typing import Callable, Iterable, List, Optional, Sequence, Union
+from typing import Callable, Iterable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
+
+from .word_tokenize import segment_tokens, segments
 
 PAD_TOKEN = "<PAD>"
 UNK_TOKEN = "<UNK>"
@@ -30,15 +32,9 @@ UNK_ID = 1
 DEFAULT_MAX_LENGTH = 500
 
 _WORD_CHARACTER = re.compile(r"\w")
+_SEGMENT_CACHE_SIZE = 1 << 16
 
 VocabLike = Union[Sequence[str], np.ndarray]
-
-
-def _nltk_tokenizer():
-    # Imported lazily: nltk's top-level import costs ~0.5 s.
-    from nltk.tokenize import NLTKWordTokenizer
-
-    return NLTKWordTokenizer()
 
 
 class AttentionXMLTokenizer:
@@ -73,7 +69,7 @@ class AttentionXMLTokenizer:
         self.word_to_id = {}
         for index, word in enumerate(words):
             self.word_to_id.setdefault(word, index)
-        self._tokenizer = _nltk_tokenizer()
+        self._segment_ids: dict = {}  # (segment, is_last) -> ids; see encode()
 
     @property
     def vocab_size(self) -> int:
@@ -86,15 +82,12 @@ class AttentionXMLTokenizer:
 
             tokenizer.words("The U.S. <UNK> rose 5%.")  # ['the', 'u.s.', '<UNK>', 'rose', '5']
         """
-        pieces = text.split(UNK_TOKEN)
         tokens: List[str] = []
-        for position, piece in enumerate(pieces):
+        for position, piece in enumerate(text.split(UNK_TOKEN)):
             if position:
                 tokens.append(UNK_TOKEN)
-            tokens.extend(
-                token.lower() for token in self._tokenizer.tokenize(piece)
-                if _WORD_CHARACTER.search(token)
-            )
+            for segment in segments(piece):
+                tokens.extend(_segment_words(segment))
         return tokens
 
     def encode(self, text: str) -> List[int]:
@@ -104,9 +97,27 @@ class AttentionXMLTokenizer:
 
             tokenizer.encode("")  # [1]
         """
-        lookup = self.word_to_id.get
-        ids = [lookup(word, UNK_ID) for word in self.words(text)[: self.max_length]]
-        return ids or [UNK_ID]
+        # An attack's texts share most segments with the original (see word_tokenize),
+        # so ids are cached per segment and only the first max_length are built.
+        ids: List[int] = []
+        for position, piece in enumerate(text.split(UNK_TOKEN)):
+            if position:
+                ids.append(UNK_ID)
+            for segment in segments(piece):
+                ids.extend(self._ids_of_segment(segment))
+                if len(ids) >= self.max_length:
+                    return ids[: self.max_length]
+        return ids[: self.max_length] or [UNK_ID]
+
+    def _ids_of_segment(self, segment) -> Tuple[int, ...]:
+        ids = self._segment_ids.get(segment)
+        if ids is None:
+            if len(self._segment_ids) >= _SEGMENT_CACHE_SIZE:
+                self._segment_ids.clear()
+            lookup = self.word_to_id.get
+            ids = tuple(lookup(word, UNK_ID) for word in _segment_words(segment))
+            self._segment_ids[segment] = ids
+        return ids
 
     def pad(self, sequences: Sequence[Sequence[int]], length: Optional[int] = None) -> torch.Tensor:
         """Right-pad id lists with 0 to ``length`` (default: the longest), as a LongTensor [B, T].
@@ -132,6 +143,11 @@ class AttentionXMLTokenizer:
             tokenizer.batch_encode(["short", "a longer text"]).shape  # (2, 3)
         """
         return self.pad([self.encode(text) for text in texts])
+
+
+def _segment_words(segment: Tuple[str, bool]) -> Tuple[str, ...]:
+    """The kept tokens of one segment: those with a word character, lower-cased."""
+    return tuple(token.lower() for token in segment_tokens(*segment) if _WORD_CHARACTER.search(token))
 
 
 def load_vocab(path: Union[str, os.PathLike]) -> np.ndarray:
