@@ -63,3 +63,33 @@ def keyword_victim():
     keywords = {"acquisition": {"acq": 4.0}, "shares": {"acq": 1.0, "earn": 1.5},
                 "profit": {"earn": 3.0}, "wheat": {"grain": 6.0}, "dividend": {"earn": 2.0}}
     return KeywordVictim(keywords, ["acq", "earn", "grain", "ship", "trade"])
+
+
+# -- a tiny Hugging Face multilabel classifier directory, built offline ------
+
+WORDS = ("the a of and in said company shares acquisition profit dividend wheat corn grain ship port "
+         "oil prices rose fell market trade deal bank rate").split()
+
+
+def build_hf_multilabel(directory, labels=("acq", "earn", "grain"), seed=0):
+    import torch
+    from transformers import BertConfig, BertForSequenceClassification, BertTokenizer
+
+    directory.mkdir(parents=True, exist_ok=True)
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + WORDS
+    (directory / "vocab.txt").write_text("\n".join(vocab) + "\n")
+    tokenizer = BertTokenizer(str(directory / "vocab.txt"), do_lower_case=True, model_max_length=64)
+    config = BertConfig(vocab_size=len(vocab), hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+                        intermediate_size=32, max_position_embeddings=64,
+                        problem_type="multi_label_classification",
+                        id2label=dict(enumerate(labels)), label2id={l: i for i, l in enumerate(labels)})
+    torch.manual_seed(seed)
+    model = BertForSequenceClassification(config).eval()
+    model.save_pretrained(str(directory))
+    tokenizer.save_pretrained(str(directory))
+    return directory
+
+
+@pytest.fixture(scope="session")
+def hf_multilabel_dir(tmp_path_factory):
+    return build_hf_multilabel(tmp_path_factory.mktemp("hf") / "tiny-bert-multilabel")

@@ -144,3 +144,17 @@ def test_model_that_does_not_fit_is_one_clear_error(tiny_model, tmp_path, requir
                      {"text": "apple", "labels": ["fruit"], "target": "fruit"}])))
     assert result.returncode != 0
     assert "labels.txt" in result.stderr and "Traceback" not in result.stderr, result.stderr[-2000:]
+
+
+@pytest.mark.parametrize("recipe", ["xmtc-pos", "xmtc-neg"])
+def test_stock_command_with_a_hugging_face_multilabel_directory(hf_multilabel_dir, tmp_path, recipe,
+                                                                require_install):
+    target = "acq" if recipe == "xmtc-pos" else "grain"
+    targets = write_targets(tmp_path / "t.jsonl", [
+        {"text": "the company said shares rose after the acquisition deal", "labels": ["acq"],
+         "target": target, "k": 1 if recipe == "xmtc-pos" else 2}])
+    result = run("textattack", "attack", "--recipe", recipe, "--model", str(hf_multilabel_dir),
+                 "--dataset-from-file", str(targets), "--num-examples", "1", env={"XMTC_WIR": "gradient"})
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert f"'{target}' rank" in result.stdout and "(wir_method):  gradient" in result.stdout
+    assert "XMTC metrics" in result.stdout

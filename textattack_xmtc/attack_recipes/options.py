@@ -16,6 +16,9 @@ keyword                    environment variable    default
 ``min_similarity``         ``XMTC_MIN_SIMILARITY`` none (measured, no limit)
 ``max_change_rate``        ``XMTC_MAX_CHANGE_RATE`` 0.5
 ``score_type``             ``XMTC_SCORE_TYPE``     the wrapper's ``score_type``
+``wir``                    ``XMTC_WIR``            ``unk`` (the paper's);
+                                                   ``gradient`` for wrappers
+                                                   with ``get_grad``
 =========================  ======================  ==========================
 """
 from __future__ import annotations
@@ -27,6 +30,7 @@ from typing import Optional
 from ..encoders import DEFAULT_ENCODER, ENCODER_NAMES
 
 CANDIDATE_SOURCES = ("glove", "mlm")
+WIR_METHODS = ("unk", "gradient", "random")
 
 
 @dataclass
@@ -39,6 +43,7 @@ class RecipeOptions:
     min_similarity: Optional[float] = None
     max_change_rate: float = 0.5
     score_type: Optional[str] = None
+    wir: str = "unk"
 
     @classmethod
     def resolve(cls, **overrides) -> "RecipeOptions":
@@ -72,6 +77,8 @@ class RecipeOptions:
             raise ValueError(f"encoder must be one of {ENCODER_NAMES}, got {self.encoder!r}")
         if not 0.0 < self.max_change_rate <= 1.0:
             raise ValueError(f"max_change_rate must be in (0, 1], got {self.max_change_rate}")
+        if self.wir not in WIR_METHODS:
+            raise ValueError(f"wir must be one of {WIR_METHODS}, got {self.wir!r}")
         if self.min_similarity is not None and self.encoder.lower() == "none":
             raise ValueError("min_similarity needs a sentence encoder; encoder is 'none'")
 

@@ -56,8 +56,11 @@ class XMTCRecipe(AttackRecipe):
         if opts.min_similarity is not None:
             constraints.append(DocumentSimilarity(encoder, opts.min_similarity))
         goal_function = cls.goal_function_class(model_wrapper, k=opts.k, score_type=opts.score_type)
+        if opts.wir == "gradient" and not callable(getattr(model_wrapper, "get_grad", None)):
+            raise ValueError(f"wir='gradient' needs a victim with get_grad(); "
+                             f"{type(model_wrapper).__name__} has none (use wir='unk')")
         search_method = GreedyWordSwapWIRFast(
-            wir_method="unk", unk_token=getattr(model_wrapper, "unk_token", "[UNK]"))
+            wir_method=opts.wir, unk_token=getattr(model_wrapper, "unk_token", "[UNK]"))
         return XMTCAttack(goal_function, constraints, transformation, search_method,
                           encoder=encoder, candidate_source=transformation.source_name)
 

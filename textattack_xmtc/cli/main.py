@@ -34,6 +34,8 @@ RECIPE_FLAGS = {
                                                        "changed (default 0.5)"),
     "--xmtc-score-type": ("XMTC_SCORE_TYPE", "probabilities or logits, for model wrappers that "
                                              "do not say"),
+    "--xmtc-wir": ("XMTC_WIR", "word importance: unk (the paper's, default), gradient (victims "
+                               "with gradients: APLC-XLNet, Hugging Face) or random"),
 }
 
 RECIPE_HELP = "recipe options for `attack` (or XMTC_* environment variables with plain `textattack`):\n" + "\n".join(

@@ -74,11 +74,17 @@ class TopKGoalFunction(GoalFunction):
         self.num_labels = scores.shape[1]
         self.true_labels = self._true_label_indices(spec)
         self.skip_reason = self._check_k() or self._prepare(spec, scores[0])
+        # Gradient word importance (wir_method="gradient") differentiates this goal's margin.
+        self.model.grad_objective = self.gradient_objective
         if self.use_cache:  # the initial text costs no second model call
             self._call_model_cache[attacked_text] = self._reduce(scores)[0].cpu()
         result, search_over = super().init_attack_example(attacked_text, ground_truth_output)
         result.skip_reason = self.skip_reason
         return result, search_over
+
+    def gradient_objective(self, scores: torch.Tensor) -> torch.Tensor:
+        """This example's goal score (the margin) as a differentiable scalar, from ``[1, L]`` scores."""
+        return self._reduce(scores)[:, 0].sum()
 
     def _check_k(self) -> Optional[str]:
         if self.k >= self.num_labels:

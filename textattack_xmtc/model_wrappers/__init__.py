@@ -22,9 +22,10 @@ SAVED_MODEL_FILE = "xmtc_model.json"
 
 
 def _architectures() -> Dict[str, Type[XMTCModelWrapper]]:
+    from .aplc_xlnet import APLCXLNetWrapper
     from .attentionxml import AttentionXMLWrapper
 
-    return {"attentionxml": AttentionXMLWrapper}
+    return {"attentionxml": AttentionXMLWrapper, "aplc-xlnet": APLCXLNetWrapper}
 
 
 def _builtin_names():
@@ -42,20 +43,19 @@ def is_victim(name_or_path: Optional[str]) -> bool:
     path = Path(name_or_path)
     if (path / SAVED_MODEL_FILE).is_file():
         return True
-    return _find_original(path) is not None
-
-
-def _find_original(path: Path):
-    from .attentionxml import find_original_checkpoint
-
     try:
-        return find_original_checkpoint(str(path))
-    except FileNotFoundError:
-        return None
+        return _loader_for(path) is not None
+    except ModelLoadError:
+        return True  # ours, but broken: load_victim will say what is wrong
 
 
 def load_victim(name_or_path: str, device: Optional[str] = None) -> XMTCModelWrapper:
-    """Load a victim by built-in name, saved directory or original checkpoint."""
+    """Load a victim by built-in name, saved directory or original checkpoint.
+
+    Usage::
+
+        victim = load_victim("path/to/APLC-XLNet-checkpoint", device="cuda")
+    """
     if name_or_path in _builtin_names():
         from ..models.builtin import load_builtin_model
 
@@ -74,15 +74,54 @@ def _load_from_path(path: Path) -> XMTCModelWrapper:
         raise ModelLoadError(
             f"{path}: no such file or directory, and not a built-in model name "
             f"(built-in: {', '.join(sorted(_builtin_names()))})")
-    from .attentionxml import AttentionXMLWrapper, find_original_checkpoint
+    loader = _loader_for(path)  # raises, naming the files, for a half-complete checkpoint
+    if loader is not None:
+        return loader()
+    raise ModelLoadError(f"{path}: not a model this package can load. Expected one of:\n  "
+                         + "\n  ".join(description for description, _ in _formats()))
 
-    found = find_original_checkpoint(str(path))  # raises with the paths it tried
-    if found is not None:
-        return AttentionXMLWrapper.from_original(**found)
-    raise ModelLoadError(
-        f"{path}: not a model this package can load. Expected one of: a directory saved by "
-        f"textattack-xmtc (with {SAVED_MODEL_FILE}); an original AttentionXML checkpoint "
-        "(models/AttentionXML-<data> with vocab.npy and labels.txt or data/<data>/train_labels.txt)")
+
+def _formats():
+    """(description, finder) per foreign format; a finder gives a loader, None, or raises."""
+    from .huggingface import HuggingFaceMultilabelWrapper
+
+    def original_aplc(path: Path):
+        from . import aplc_xlnet
+
+        found = aplc_xlnet.find_original_checkpoint(str(path))
+        return None if found is None else (lambda: aplc_xlnet.APLCXLNetWrapper.from_original(**found))
+
+    def huggingface(path: Path):
+        if path.is_dir() and HuggingFaceMultilabelWrapper.is_directory(path):
+            return lambda: HuggingFaceMultilabelWrapper.from_directory(path)
+        return None
+
+    def original_attentionxml(path: Path):
+        from . import attentionxml
+
+        try:
+            found = attentionxml.find_original_checkpoint(str(path))
+        except FileNotFoundError as error:
+            raise ModelLoadError(str(error)) from None
+        return None if found is None else (lambda: attentionxml.AttentionXMLWrapper.from_original(**found))
+
+    return [
+        (f"a directory saved by textattack-xmtc (with {SAVED_MODEL_FILE})", lambda path: None),
+        ("an original APLC-XLNet checkpoint directory (config.json with adaptive_cutoff, "
+         "pytorch_model.bin, spiece.model, labels.txt)", original_aplc),
+        ("a Hugging Face multilabel classifier directory (config.json with problem_type "
+         "'multi_label_classification' and id2label, weights, tokenizer files)", huggingface),
+        ("an original AttentionXML checkpoint (models/AttentionXML-<data> with vocab.npy and "
+         "labels.txt or data/<data>/train_labels.txt)", original_attentionxml),
+    ]
+
+
+def _loader_for(path: Path):
+    for _, finder in _formats():
+        loader = finder(path)
+        if loader is not None:
+            return loader
+    return None
 
 
 def _load_saved(path: Path) -> XMTCModelWrapper:
