@@ -44,7 +44,7 @@ RECIPE_HELP = "recipe options for `attack` (or XMTC_* environment variables with
 DESCRIPTION = """Adversarial attacks on extreme multilabel text classifiers (TextAttack plugin).
 
 subcommands of this package:
-  train        train a victim model (AttentionXML) and print its test P@k
+  train        train a victim model (AttentionXML or APLC-XLNet) and print its test P@k
 
 every other command is TextAttack's, with our recipes (xmtc-pos, xmtc-neg,
 xmtc-untargeted), models and target files registered, e.g.:
@@ -108,8 +108,8 @@ def _train(argv: List[str]) -> int:
 
     parser = argparse.ArgumentParser(
         prog="textattack-xmtc train",
-        description="Train a victim model on a dataset and print its test P@k.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        description="Train a victim model (AttentionXML or APLC-XLNet) on a dataset and print its test P@k.")
+    # No ArgumentDefaultsHelpFormatter: the help texts state the per-architecture defaults themselves.
     add_train_arguments(parser)
     return run_train(parser.parse_args(argv))
 

@@ -19,14 +19,13 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 import torch
 from torch import nn
 
 from ..datasets.corpus import Corpus
-from ..metrics.ranking import inverse_propensity, label_index_sets, ranking_report
 from ..model_wrappers.attentionxml import AttentionXMLWrapper
 from ..models.attentionxml import AttentionXMLConfig, AttentionXMLNetwork
 from ..models.tokenization import (
@@ -37,6 +36,8 @@ from ..models.tokenization import (
     build_vocab,
     glove_embedding_matrix,
 )
+from .common import label_matrix, length_bucketed_batches, progress_bar, seed_everything
+from .evaluation import evaluate, evaluate_after_training, format_report, predict_scores, rounded_metrics
 
 DEFAULTS = {
     "emb_size": 50,
@@ -55,95 +56,9 @@ built-in Reuters preset: ~70 s on 2 CPU cores for test P@1 0.94.
 GRADIENT_CLIP = 5.0
 
 
-def _tqdm(iterable, progress: bool, **kwargs):
-    from tqdm.auto import tqdm
-
-    return tqdm(iterable, disable=not progress, **kwargs)
-
-
-def _seed_everything(seed: int) -> None:
-    # Dropout and parameter initialisation draw from torch's global generator.
-    torch.manual_seed(seed)
-
-
-def _label_matrix(label_lists: Sequence[Sequence[str]], labels: Sequence[str]) -> torch.Tensor:
-    """Dense 0/1 float targets [N, L] (L is small enough for the victims trained here)."""
-    targets = torch.zeros((len(label_lists), len(labels)), dtype=torch.float32)
-    for row, indices in enumerate(label_index_sets(label_lists, labels)):
-        targets[row, indices] = 1.0
-    return targets
-
-
-def _batches(lengths: np.ndarray, batch_size: int, rng: np.random.Generator) -> List[np.ndarray]:
-    """Shuffled batches of similar-length documents.
-
-    Length bucketing cuts the LSTM's time steps per batch (it runs to the
-    batch's longest text); shuffling pools of 50 batches keeps the order random.
-    """
-    order = rng.permutation(len(lengths))
-    pool = batch_size * 50
-    batches = []
-    for start in range(0, len(order), pool):
-        chunk = order[start:start + pool]
-        chunk = chunk[np.argsort(-lengths[chunk], kind="stable")]
-        batches.extend(chunk[i:i + batch_size] for i in range(0, len(chunk), batch_size))
-    return [batches[i] for i in rng.permutation(len(batches))]
-
-
-def predict_scores(wrapper: AttentionXMLWrapper, texts: Sequence[str], batch_size: int = 128,
-                   progress: bool = False) -> torch.Tensor:
-    """Probabilities [N, L] on the CPU, scored in length-sorted batches (same scores, faster).
-
-    Usage::
-
-        scores = predict_scores(wrapper, test.texts)
-    """
-    encoded = [wrapper.tokenizer.encode(text) for text in texts]
-    order = np.argsort([-len(ids) for ids in encoded], kind="stable")
-    scores = torch.zeros((len(texts), len(wrapper.labels)))
-    model, device = wrapper.model.eval(), wrapper.device
-    steps = range(0, len(order), batch_size)
-    with torch.inference_mode():
-        for start in _tqdm(steps, progress, desc="scoring", unit="batch", leave=False):
-            rows = order[start:start + batch_size]
-            input_ids = wrapper.tokenizer.pad([encoded[i] for i in rows]).to(device)
-            scores[torch.as_tensor(rows)] = torch.sigmoid(model(input_ids)).float().cpu()
-    return scores
-
-
-def evaluate(wrapper: AttentionXMLWrapper, corpus: Corpus, ks: Sequence[int] = (1, 3, 5),
-             train_counts: Optional[Sequence[int]] = None, n_train: Optional[int] = None,
-             progress: bool = False) -> Dict[str, float]:
-    """P@k, nDCG@k (and PSP@k given training counts) of ``wrapper`` on ``corpus``.
-
-    Labels unknown to the model are dropped; documents left without labels are skipped.
-
-    Usage::
-
-        evaluate(wrapper, test_corpus)  # {"P@1": 0.93, ..., "test_documents": 3019}
-    """
-    truth = label_index_sets(corpus.labels, wrapper.labels)
-    keep = [i for i, labels in enumerate(truth) if labels]
-    scores = predict_scores(wrapper, [corpus.texts[i] for i in keep], progress=progress)
-    inv_p = inverse_propensity(train_counts, n_train) if train_counts is not None else None
-    report = ranking_report(scores, [truth[i] for i in keep], ks, inv_p)
-    report["test_documents"] = len(keep)
-    report["test_documents_skipped"] = len(truth) - len(keep)
-    return report
-
-
-def format_report(report: Dict[str, float], ks: Sequence[int] = (1, 3, 5)) -> str:
-    """A small text table of P@k / nDCG@k (/ PSP@k) rows.
-
-    Usage::
-
-        print(format_report(metrics))
-    """
-    rows = [f"{'k':>8}" + "".join(f"{k:>8}" for k in ks)]
-    for name in ("P", "nDCG", "PSP"):
-        if f"{name}@{ks[0]}" in report:
-            rows.append(f"{name + '@k':>8}" + "".join(f"{report[f'{name}@{k}']:8.4f}" for k in ks))
-    return "\n".join(rows)
+# evaluate / format_report / predict_scores live in training.evaluation (shared with the
+# APLC-XLNet trainer) and are re-exported here for code that imported them from this module.
+__all__ = ["DEFAULTS", "GRADIENT_CLIP", "evaluate", "format_report", "predict_scores", "train_attentionxml"]
 
 
 def train_attentionxml(
@@ -184,13 +99,13 @@ def train_attentionxml(
     if not len(train):
         raise ValueError("the training corpus is empty")
     started = time.perf_counter()
-    _seed_everything(seed)
+    seed_everything(seed)
     rng = np.random.default_rng(seed)
     sizes = {**DEFAULTS, **config_overrides}
 
     labels = sorted(train.label_names())
     words = AttentionXMLTokenizer([PAD_TOKEN, UNK_TOKEN]).words
-    token_lists = [words(text) for text in _tqdm(train.texts, progress, desc="tokenizing", unit="doc", leave=False)]
+    token_lists = [words(text) for text in progress_bar(train.texts, progress, desc="tokenizing", unit="doc", leave=False)]
     vocab = build_vocab(range(len(token_lists)), lambda i: token_lists[i], vocab_max_size, min_count)
     tokenizer = AttentionXMLTokenizer(vocab, max_length=max_length)
     config = AttentionXMLConfig(vocab_size=len(vocab), labels_num=len(labels), **sizes)
@@ -200,7 +115,7 @@ def train_attentionxml(
     cut = train_max_length or max_length
     lookup = tokenizer.word_to_id
     encoded = [[lookup.get(word, 1) for word in tokens[:cut]] or [1] for tokens in token_lists]
-    targets = _label_matrix(train.labels, labels)
+    targets = label_matrix(train.labels, labels)
     prepared = time.perf_counter()
 
     losses = _fit(network, tokenizer, encoded, targets, epochs, batch_size, lr, rng, device, progress)
@@ -215,15 +130,10 @@ def train_attentionxml(
                                   source=f"AttentionXML trained on {training['data']}", training=training)
     metrics: Dict[str, float] = {"prepare_seconds": prepared - started, "train_seconds": trained - prepared}
     if test is not None:
-        counts = train.label_counts()
-        metrics.update(evaluate(wrapper, test, train_counts=[counts[name] for name in labels],
-                                n_train=len(train), progress=progress))
+        metrics.update(evaluate_after_training(wrapper, train, test, "AttentionXML", progress, log))
         metrics["eval_seconds"] = time.perf_counter() - trained
-        log(f"AttentionXML on {test.name or test.source or 'the test set'} "
-            f"({metrics['test_documents']} documents):\n{format_report(metrics)}")
     metrics["total_seconds"] = time.perf_counter() - started
-    wrapper.training["metrics"] = {key: value if isinstance(value, int) else round(float(value), 6)
-                                   for key, value in metrics.items()}
+    wrapper.training["metrics"] = rounded_metrics(metrics)
     return wrapper, metrics
 
 
@@ -237,11 +147,11 @@ def _fit(network: AttentionXMLNetwork, tokenizer: AttentionXMLTokenizer, encoded
     epoch_losses = []
     for epoch in range(1, epochs + 1):
         network.train()
-        batches = _batches(lengths, batch_size, rng)
-        bar = _tqdm(batches, progress, desc=f"epoch {epoch}/{epochs}", unit="batch")
+        batches = length_bucketed_batches(lengths, batch_size, rng)
+        bar = progress_bar(batches, progress, desc=f"epoch {epoch}/{epochs}", unit="batch")
         total = 0.0
         for count, rows in enumerate(bar, start=1):
-            # Dropout masks come from torch's global generator, seeded in _seed_everything.
+            # Dropout masks come from torch's global generator, seeded in seed_everything.
             input_ids = tokenizer.pad([encoded[i] for i in rows]).to(device)
             loss = loss_fn(network(input_ids), targets[torch.as_tensor(rows)].to(device))
             optimizer.zero_grad(set_to_none=True)

@@ -11,11 +11,30 @@ import argparse
 import sys
 from pathlib import Path
 
-ARCHITECTURES = ("attentionxml",)
+ARCHITECTURES = ("attentionxml", "aplc-xlnet")
 
-# The defaults of training.attentionxml, repeated so that --help need not import torch
-# (tests check that the two agree).
+# The defaults of training.attentionxml and training.aplc_xlnet, repeated so that --help
+# need not import torch (tests check that they agree).
 DEFAULT_SIZES = {"emb_size": 50, "hidden_size": 64, "linear_size": [256]}
+ATTENTIONXML_TRAINING = {"epochs": 8, "batch_size": 32, "lr": 3e-3, "max_length": 500}
+APLC_SCRATCH_SIZES = {"d_model": 128, "n_layer": 2, "n_head": 4, "d_inner": 512, "last_hidden_size": 128,
+                      "div_value": 2.0}
+APLC_SCRATCH_TRAINING = {"epochs": 8, "batch_size": 32, "lr_encoder": 1e-3, "lr_summary": 1e-3,
+                         "lr_head": 2e-3, "max_length": 256, "train_max_length": 128, "vocab_size": 8000}
+APLC_PRETRAINED_TRAINING = {"epochs": 12, "batch_size": 12, "lr_encoder": 5e-5, "lr_summary": 1e-4,
+                            "lr_head": 2e-3, "max_length": 512}
+#: Options only APLC-XLNet reads (dest names); refused with --architecture attentionxml.
+APLC_OPTIONS = ("pretrained", "lr_encoder", "lr_summary", "lr_head", "vocab_size", "d_model", "n_layer",
+                "n_head", "d_inner", "last_hidden_size", "div_value", "adaptive_cutoff")
+#: Options only AttentionXML reads; refused with --architecture aplc-xlnet when given.
+ATTENTIONXML_OPTIONS = ("lr", "no_glove")
+
+
+def _per_architecture(key: str) -> str:
+    """'attentionxml X, aplc-xlnet Y (pretrained Z)' for a help text."""
+    scratch, pretrained = APLC_SCRATCH_TRAINING.get(key), APLC_PRETRAINED_TRAINING.get(key)
+    aplc = f"aplc-xlnet {scratch}" + (f" (with --pretrained {pretrained})" if pretrained != scratch else "")
+    return f"attentionxml {ATTENTIONXML_TRAINING[key]}, {aplc}" if key in ATTENTIONXML_TRAINING else aplc
 
 
 def add_train_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -40,26 +59,58 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPar
                         help="directory to save the trained model in (loadable with --model DIR)")
     parser.add_argument("--overwrite", action="store_true",
                         help="replace a model already saved in --output")
-    parser.add_argument("--epochs", type=int, default=8, help="training epochs (default: %(default)s)")
-    parser.add_argument("--batch-size", type=int, default=32, help="documents per step (default: %(default)s)")
-    parser.add_argument("--lr", type=float, default=3e-3, help="Adam learning rate (default: %(default)s)")
-    parser.add_argument("--max-length", type=int, default=500,
-                        help="words the saved model reads per document, as the original AttentionXML "
-                             "(default: %(default)s)")
+    parser.add_argument("--epochs", type=int, default=None,
+                        help=f"training epochs (default: {_per_architecture('epochs')})")
+    parser.add_argument("--batch-size", type=int, default=None,
+                        help=f"documents per step (default: {_per_architecture('batch_size')})")
+    parser.add_argument("--max-length", type=int, default=None,
+                        help="words (AttentionXML) or SentencePiece pieces (APLC-XLNet) the saved model "
+                             f"reads per document (default: {_per_architecture('max_length')})")
     parser.add_argument("--train-max-length", type=int, default=None,
-                        help="truncate training documents to this many words to train faster "
-                             "(default: --max-length)")
-    parser.add_argument("--emb-size", type=int, default=DEFAULTS["emb_size"],
-                        help="word embedding size; GloVe vectors are 50-d (default: %(default)s)")
-    parser.add_argument("--hidden-size", type=int, default=DEFAULTS["hidden_size"],
-                        help="LSTM hidden size per direction (default: %(default)s)")
-    parser.add_argument("--linear-size", type=int, nargs="+", default=DEFAULTS["linear_size"],
-                        help="hidden sizes of the MLP shared by all labels (default: %(default)s)")
+                        help="truncate training documents to this many words / pieces to train faster "
+                             f"(default: --max-length; aplc-xlnet from scratch "
+                             f"{APLC_SCRATCH_TRAINING['train_max_length']})")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
-    parser.add_argument("--no-glove", action="store_true",
-                        help="initialise word embeddings randomly instead of from GloVe 6B 50-d")
     parser.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda (default: %(default)s)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
+
+    group = parser.add_argument_group("AttentionXML options")
+    group.add_argument("--lr", type=float, default=None,
+                       help=f"Adam learning rate (default: {ATTENTIONXML_TRAINING['lr']})")
+    group.add_argument("--emb-size", type=int, default=DEFAULTS["emb_size"],
+                       help="word embedding size; GloVe vectors are 50-d (default: %(default)s)")
+    group.add_argument("--hidden-size", type=int, default=DEFAULTS["hidden_size"],
+                       help="LSTM hidden size per direction (default: %(default)s)")
+    group.add_argument("--linear-size", type=int, nargs="+", default=DEFAULTS["linear_size"],
+                       help="hidden sizes of the MLP shared by all labels (default: %(default)s)")
+    group.add_argument("--no-glove", action="store_true",
+                       help="initialise word embeddings randomly instead of from GloVe 6B 50-d")
+
+    group = parser.add_argument_group(
+        "APLC-XLNet options", "without --pretrained a small XLNet is trained from scratch on a SentencePiece "
+                              "model learnt from the training texts")
+    group.add_argument("--pretrained", metavar="DIR", default=None,
+                       help="fine-tune this local XLNet (config.json, pytorch_model.bin or model.safetensors, "
+                            "spiece.model; e.g. a copy of xlnet-base-cased), as the paper does")
+    for name, part in (("encoder", "XLNet encoder"), ("summary", "sequence summary"), ("head", "APLC head")):
+        group.add_argument(f"--lr-{name}", type=float, default=None,
+                           help=f"AdamW learning rate of the {part} (default: {_per_architecture('lr_' + name)})")
+    group.add_argument("--vocab-size", type=int, default=None,
+                       help="SentencePiece pieces at most, from scratch "
+                            f"(default: {APLC_SCRATCH_TRAINING['vocab_size']})")
+    for name, meaning in (("d_model", "XLNet hidden size"), ("n_layer", "XLNet layers"),
+                          ("n_head", "attention heads"), ("d_inner", "feed-forward size")):
+        group.add_argument(f"--{name.replace('_', '-')}", type=int, default=None,
+                           help=f"{meaning}, from scratch (default: {APLC_SCRATCH_SIZES[name]})")
+    group.add_argument("--last-hidden-size", type=int, default=None,
+                       help=f"sequence summary size (default: {APLC_SCRATCH_SIZES['last_hidden_size']}; "
+                            "with --pretrained the encoder's d_model)")
+    group.add_argument("--div-value", type=float, default=None,
+                       help="each tail cluster's hidden size is the previous one divided by this "
+                            f"(default: {APLC_SCRATCH_SIZES['div_value']})")
+    group.add_argument("--adaptive-cutoff", type=int, nargs="+", default=None, metavar="N",
+                       help="APLC cluster boundaries in label-frequency order (default: chosen from the "
+                            "training label frequencies)")
     return parser
 
 
@@ -88,6 +139,10 @@ def run_train(args: argparse.Namespace) -> int:
     """
     from ..model_wrappers.attentionxml import METADATA_FILE
 
+    misplaced = _misplaced_options(args)
+    if misplaced:
+        print(f"error: {', '.join(misplaced)} not used by --architecture {args.architecture}", file=sys.stderr)
+        return 2
     output = Path(args.output).expanduser()
     if (output / METADATA_FILE).exists() and not args.overwrite:
         print(f"error: {output} already holds a saved model; pass --overwrite to replace it", file=sys.stderr)
@@ -99,16 +154,41 @@ def run_train(args: argparse.Namespace) -> int:
         return 2
     if note:
         print(note)
-    from ..training.attentionxml import train_attentionxml
-
     print(f"Training {args.architecture} on {len(train)} documents with {len(train.label_names())} labels")
-    wrapper, metrics = train_attentionxml(
-        train, test, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-        max_length=args.max_length, train_max_length=args.train_max_length,
-        emb_size=args.emb_size, hidden_size=args.hidden_size, linear_size=list(args.linear_size),
-        glove_init=not args.no_glove, seed=args.seed, device=args.device, progress=not args.quiet,
-    )
+    wrapper, metrics = _train(args, train, test)
     wrapper.training["data"] = str(args.data)
     wrapper.save(output)
     print(f"Trained in {metrics['train_seconds']:.0f} s; saved to {output} (use it with --model {output})")
     return 0
+
+
+def _misplaced_options(args: argparse.Namespace) -> list:
+    """The options given that the chosen architecture does not read (they would be silently ignored)."""
+    foreign = APLC_OPTIONS if args.architecture == "attentionxml" else ATTENTIONXML_OPTIONS
+    return [f"--{name.replace('_', '-')}" for name in foreign if getattr(args, name) not in (None, False)]
+
+
+def _train(args: argparse.Namespace, train, test):
+    """Run the chosen architecture's trainer with the options given (unset ones: its defaults)."""
+    common = dict(seed=args.seed, device=args.device, progress=not args.quiet)
+    if args.architecture == "aplc-xlnet":
+        from ..training.aplc_xlnet import train_aplc_xlnet
+
+        sizes = {name: getattr(args, name) for name in ("d_model", "n_layer", "n_head", "d_inner",
+                                                        "last_hidden_size", "div_value", "adaptive_cutoff")
+                 if getattr(args, name) is not None}
+        return train_aplc_xlnet(
+            train, test, pretrained=args.pretrained, epochs=args.epochs, batch_size=args.batch_size,
+            lr_encoder=args.lr_encoder, lr_summary=args.lr_summary, lr_head=args.lr_head,
+            max_length=args.max_length, train_max_length=args.train_max_length, vocab_size=args.vocab_size,
+            **sizes, **common,
+        )
+    from ..training.attentionxml import train_attentionxml
+
+    defaults = ATTENTIONXML_TRAINING
+    return train_attentionxml(
+        train, test, epochs=args.epochs or defaults["epochs"], batch_size=args.batch_size or defaults["batch_size"],
+        lr=args.lr if args.lr is not None else defaults["lr"], max_length=args.max_length or defaults["max_length"],
+        train_max_length=args.train_max_length, emb_size=args.emb_size, hidden_size=args.hidden_size,
+        linear_size=list(args.linear_size), glove_init=not args.no_glove, **common,
+    )
