@@ -17,8 +17,7 @@ from typing import Dict, Optional, Type
 
 from ..errors import ModelLoadError
 from .base import SCORE_TYPES, XMTCModelWrapper
-
-SAVED_MODEL_FILE = "xmtc_model.json"
+from .saved import SAVED_MODEL_FILE
 
 
 def _architectures() -> Dict[str, Type[XMTCModelWrapper]]:

@@ -45,14 +45,13 @@ from ..models.xlnet_tokenization import (
 )
 from .attentionxml import read_label_list
 from .base import XMTCModelWrapper
+from .saved import SAVED_MODEL_FILE, is_saved_directory, read_metadata, write_labels, write_metadata
 from .gradients import embedding_gradient
 
 PathLike = Union[str, os.PathLike]
 
-FORMAT_NAME = "textattack-xmtc"
-FORMAT_VERSION = 1
 ARCHITECTURE = "aplc-xlnet"
-METADATA_FILE = "xmtc_model.json"
+METADATA_FILE = SAVED_MODEL_FILE  # kept importable under its old name
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "pytorch_model.bin"
 SPIECE_FILE = "spiece.model"
@@ -213,23 +212,13 @@ class APLCXLNetWrapper(XMTCModelWrapper):
         """
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
-        for label in self.labels:
-            if not label.strip() or "\n" in label or "\r" in label:
-                raise ValueError(f"label {label!r} cannot be written one per line to {LABELS_FILE}")
+        write_labels(directory / LABELS_FILE, self.labels)  # first: a bad label fails before any file is written
         state = {key: value.detach().cpu() for key, value in self.model.state_dict().items()}
         torch.save(state, directory / WEIGHTS_FILE)
         self.config.to_json_file(directory / CONFIG_FILE)
         _write_spiece(self.inputs.tokenizer, directory / SPIECE_FILE)
-        (directory / LABELS_FILE).write_text("".join(f"{label}\n" for label in self.labels), encoding="utf-8")
-        metadata = {
-            "format": FORMAT_NAME,
-            "format_version": FORMAT_VERSION,
-            "architecture": ARCHITECTURE,
-            "max_length": self.max_length,
-            "tokenizer": _tokenizer_options(self.inputs.tokenizer),
-            "training": self.training,
-        }
-        (directory / METADATA_FILE).write_text(json.dumps(metadata, indent=2) + "\n", encoding="utf-8")
+        write_metadata(directory, ARCHITECTURE, max_length=self.max_length,
+                       tokenizer=_tokenizer_options(self.inputs.tokenizer), training=self.training)
 
     @classmethod
     def is_saved_directory(cls, path: PathLike) -> bool:
@@ -239,15 +228,7 @@ class APLCXLNetWrapper(XMTCModelWrapper):
 
             if APLCXLNetWrapper.is_saved_directory(path): ...
         """
-        metadata_path = Path(path) / METADATA_FILE
-        if not metadata_path.is_file():
-            return False
-        try:
-            metadata = json.loads(metadata_path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return False
-        return (isinstance(metadata, dict) and metadata.get("format") == FORMAT_NAME
-                and metadata.get("architecture") == ARCHITECTURE)
+        return is_saved_directory(path, ARCHITECTURE)
 
     @classmethod
     def from_directory(cls, directory: PathLike, device: Union[str, torch.device, None] = None,
@@ -259,7 +240,7 @@ class APLCXLNetWrapper(XMTCModelWrapper):
             victim = APLCXLNetWrapper.from_directory("my-model", device="cpu")
         """
         directory = Path(directory)
-        metadata = _read_metadata(directory / METADATA_FILE)
+        metadata = read_metadata(directory, ARCHITECTURE)
         return cls._assemble(
             directory, labels=_read_labels(directory / LABELS_FILE), labels_source=directory / LABELS_FILE,
             spiece_path=directory / SPIECE_FILE, tokenizer_options=metadata.get("tokenizer") or {},
@@ -359,21 +340,6 @@ def _write_spiece(tokenizer, path: Path) -> None:
         path.write_bytes(tokenizer.sp_model.serialized_model_proto())
 
 
-def _read_metadata(path: Path) -> dict:
-    if not path.is_file():
-        raise ModelLoadError(f"{path} not found: not a saved textattack-xmtc model directory")
-    try:
-        metadata = json.loads(path.read_text(encoding="utf-8"))
-    except ValueError as error:
-        raise CheckpointError(f"{path}: not valid JSON ({error})") from error
-    if not isinstance(metadata, dict) or metadata.get("format") != FORMAT_NAME:
-        raise CheckpointError(f"{path}: \"format\" is not {FORMAT_NAME!r}")
-    if metadata.get("architecture") != ARCHITECTURE:
-        raise CheckpointError(f"{path}: architecture {metadata.get('architecture')!r}, not {ARCHITECTURE!r}")
-    if int(metadata.get("format_version", 0)) > FORMAT_VERSION:
-        raise CheckpointError(f"{path}: format_version {metadata['format_version']} is newer than this "
-                              f"textattack-xmtc understands ({FORMAT_VERSION}); upgrade the package")
-    return metadata
 
 
 def _is_aplc_config(path: Path) -> bool:

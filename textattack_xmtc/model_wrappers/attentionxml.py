@@ -16,13 +16,10 @@ Usage::
 """
 from __future__ import annotations
 
-import json
 import os
-import re
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Union
 
-import numpy as np
 import torch
 
 from ..models.attentionxml import (
@@ -33,13 +30,12 @@ from ..models.attentionxml import (
 )
 from ..models.tokenization import DEFAULT_MAX_LENGTH, UNK_TOKEN, AttentionXMLTokenizer, load_vocab, save_vocab
 from .base import XMTCModelWrapper
+from .saved import SAVED_MODEL_FILE, is_saved_directory, read_metadata, write_labels, write_metadata
 
 PathLike = Union[str, os.PathLike]
 
-FORMAT_NAME = "textattack-xmtc"
-FORMAT_VERSION = 1
 ARCHITECTURE = "attentionxml"
-METADATA_FILE = "xmtc_model.json"
+METADATA_FILE = SAVED_MODEL_FILE  # kept importable under its old name
 LABELS_FILE = "labels.txt"
 VOCAB_FILE = "vocab.npy"
 WEIGHTS_FILE = "model.pt"
@@ -130,22 +126,12 @@ class AttentionXMLWrapper(XMTCModelWrapper):
         """
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
-        for label in self.labels:
-            if not label.strip() or "\n" in label or "\r" in label:
-                raise ValueError(f"label {label!r} cannot be written one per line to {LABELS_FILE}")
+        write_labels(directory / LABELS_FILE, self.labels)  # first: a bad label fails before any file is written
         state = {key: value.detach().cpu() for key, value in self.model.state_dict().items()}
         torch.save(state, directory / WEIGHTS_FILE)
         save_vocab(directory / VOCAB_FILE, self.tokenizer.vocab)
-        (directory / LABELS_FILE).write_text("".join(f"{label}\n" for label in self.labels), encoding="utf-8")
-        metadata = {
-            "format": FORMAT_NAME,
-            "format_version": FORMAT_VERSION,
-            "architecture": ARCHITECTURE,
-            "config": self.config.to_dict(),
-            "max_length": self.tokenizer.max_length,
-            "training": self.training,
-        }
-        (directory / METADATA_FILE).write_text(json.dumps(metadata, indent=2) + "\n", encoding="utf-8")
+        write_metadata(directory, ARCHITECTURE, config=self.config.to_dict(),
+                       max_length=self.tokenizer.max_length, training=self.training)
 
     @classmethod
     def is_saved_directory(cls, path: PathLike) -> bool:
@@ -155,15 +141,7 @@ class AttentionXMLWrapper(XMTCModelWrapper):
 
             if AttentionXMLWrapper.is_saved_directory(path): ...
         """
-        metadata_path = Path(path) / METADATA_FILE
-        if not metadata_path.is_file():
-            return False
-        try:
-            metadata = json.loads(metadata_path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return False
-        return (isinstance(metadata, dict) and metadata.get("format") == FORMAT_NAME
-                and metadata.get("architecture") == ARCHITECTURE)
+        return is_saved_directory(path, ARCHITECTURE)
 
     @classmethod
     def from_directory(cls, directory: PathLike, device: Union[str, torch.device, None] = None) -> "AttentionXMLWrapper":
@@ -174,7 +152,9 @@ class AttentionXMLWrapper(XMTCModelWrapper):
             victim = AttentionXMLWrapper.from_directory("my-model", device="cpu")
         """
         directory = Path(directory)
-        metadata = _read_metadata(directory / METADATA_FILE)
+        metadata = read_metadata(directory, ARCHITECTURE)
+        if "config" not in metadata:
+            raise CheckpointError(f"{directory / METADATA_FILE}: no \"config\"")
         config = AttentionXMLConfig.from_dict(metadata["config"])
         weights_path = directory / WEIGHTS_FILE
         state = _load_state_dict(weights_path)
@@ -251,23 +231,6 @@ def _sizes(config: AttentionXMLConfig) -> dict:
     return {key: value for key, value in config.to_dict().items() if "dropout" not in key}
 
 
-def _read_metadata(path: Path) -> dict:
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} not found: not a saved textattack-xmtc model directory")
-    try:
-        metadata = json.loads(path.read_text(encoding="utf-8"))
-    except ValueError as error:
-        raise CheckpointError(f"{path}: not valid JSON ({error})") from error
-    if not isinstance(metadata, dict) or metadata.get("format") != FORMAT_NAME:
-        raise CheckpointError(f"{path}: \"format\" is not {FORMAT_NAME!r}")
-    if metadata.get("architecture") != ARCHITECTURE:
-        raise CheckpointError(f"{path}: architecture {metadata.get('architecture')!r}, not {ARCHITECTURE!r}")
-    if int(metadata.get("format_version", 0)) > FORMAT_VERSION:
-        raise CheckpointError(f"{path}: format_version {metadata['format_version']} is newer than this "
-                              f"textattack-xmtc understands ({FORMAT_VERSION}); upgrade the package")
-    if "config" not in metadata:
-        raise CheckpointError(f"{path}: no \"config\"")
-    return metadata
 
 
 def _load_state_dict(path: Path) -> Dict[str, torch.Tensor]:

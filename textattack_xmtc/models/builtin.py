@@ -22,9 +22,6 @@ from typing import Callable, Dict, List, Optional
 
 from .._paths import cache_dir
 
-#: Every wrapper's ``save`` writes this file: a cache directory without it is incomplete.
-METADATA_FILE = "xmtc_model.json"
-
 BUILTIN_MODELS: Dict[str, dict] = {
     "attentionxml-reuters21578": {
         "architecture": "attentionxml",
@@ -144,10 +141,12 @@ def load_builtin_model(name: str, progress: bool = True, log: Callable[[str], No
         victim = load_builtin_model("attentionxml-reuters21578")
         victim = load_builtin_model("aplc-xlnet")   # alias of aplc-xlnet-reuters21578
     """
+    from ..model_wrappers.saved import SAVED_MODEL_FILE
+
     directory = builtin_model_dir(name)
     canonical = directory.name
     wrapper_class = _wrapper_class(BUILTIN_MODELS[canonical]["architecture"])
-    if (directory / METADATA_FILE).is_file():
+    if (directory / SAVED_MODEL_FILE).is_file():
         return wrapper_class.from_directory(directory)
     log(f"Built-in model {canonical} is not cached yet: training it on the built-in "
         f"{BUILTIN_MODELS[canonical]['data']} data (a few minutes on a CPU; done once, saved to {directory}).")
@@ -170,6 +169,8 @@ def _train_builtin(name: str, progress: bool, log: Callable[[str], None]):
 
 def _save_atomically(wrapper, directory: Path) -> None:
     """Save into a temporary sibling, then rename it into place (a rename is atomic)."""
+    from ..model_wrappers.saved import SAVED_MODEL_FILE
+
     directory.parent.mkdir(parents=True, exist_ok=True)
     temporary = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
     try:
@@ -177,7 +178,7 @@ def _save_atomically(wrapper, directory: Path) -> None:
         os.chmod(temporary, 0o755)  # mkdtemp makes it private; the cache is an ordinary directory
         if directory.exists():
             # Another process finished first, or a stale directory without metadata is in the way.
-            if (directory / METADATA_FILE).is_file():
+            if (directory / SAVED_MODEL_FILE).is_file():
                 return
             shutil.rmtree(directory)
         os.replace(temporary, directory)

@@ -137,14 +137,14 @@ def run_train(args: argparse.Namespace) -> int:
 
         status = run_train(parser.parse_args())
     """
-    from ..model_wrappers.attentionxml import METADATA_FILE
+    from ..model_wrappers.saved import SAVED_MODEL_FILE
 
     misplaced = _misplaced_options(args)
     if misplaced:
         print(f"error: {', '.join(misplaced)} not used by --architecture {args.architecture}", file=sys.stderr)
         return 2
     output = Path(args.output).expanduser()
-    if (output / METADATA_FILE).exists() and not args.overwrite:
+    if (output / SAVED_MODEL_FILE).exists() and not args.overwrite:
         print(f"error: {output} already holds a saved model; pass --overwrite to replace it", file=sys.stderr)
         return 2
     try:

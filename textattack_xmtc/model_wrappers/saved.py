@@ -1,0 +1,77 @@
+"""The package's saved-model directories: ``xmtc_model.json`` beside each wrapper's files.
+
+Every wrapper's ``save`` writes the metadata file with :func:`write_metadata`;
+``load_victim`` dispatches on its ``architecture``; each wrapper's
+``from_directory`` reads it back with :func:`read_metadata`.
+
+Usage::
+
+    write_metadata(directory, "attentionxml", config=config.to_dict(), training={})
+    metadata = read_metadata(directory, "attentionxml")
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Union
+
+from ..errors import CheckpointError, ModelLoadError
+
+SAVED_MODEL_FILE = "xmtc_model.json"
+FORMAT_NAME = "textattack-xmtc"
+FORMAT_VERSION = 1
+
+PathLike = Union[str, os.PathLike]
+
+
+class NotASavedModel(ModelLoadError, FileNotFoundError):
+    """A directory without ``xmtc_model.json``: a load error, and a missing file."""
+
+
+def write_metadata(directory: PathLike, architecture: str, **fields) -> None:
+    """Write ``xmtc_model.json`` naming the format, its version and ``architecture``."""
+    metadata = {"format": FORMAT_NAME, "format_version": FORMAT_VERSION, "architecture": architecture,
+                **fields}
+    path = Path(directory) / SAVED_MODEL_FILE
+    path.write_text(json.dumps(metadata, indent=2) + "\n", encoding="utf-8")
+
+
+def is_saved_directory(path: PathLike, architecture: str) -> bool:
+    """True when ``path`` holds a model of ``architecture`` saved by this package."""
+    metadata_path = Path(path) / SAVED_MODEL_FILE
+    if not metadata_path.is_file():
+        return False
+    try:
+        metadata = json.loads(metadata_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return (isinstance(metadata, dict) and metadata.get("format") == FORMAT_NAME
+            and metadata.get("architecture") == architecture)
+
+
+def read_metadata(directory: PathLike, architecture: str) -> dict:
+    """The metadata of a saved ``architecture`` model; errors name the file and the problem."""
+    path = Path(directory) / SAVED_MODEL_FILE
+    if not path.is_file():
+        raise NotASavedModel(f"{path} not found: not a saved textattack-xmtc model directory")
+    try:
+        metadata = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as error:
+        raise CheckpointError(f"{path}: not valid JSON ({error})") from error
+    if not isinstance(metadata, dict) or metadata.get("format") != FORMAT_NAME:
+        raise CheckpointError(f"{path}: \"format\" is not {FORMAT_NAME!r}")
+    if metadata.get("architecture") != architecture:
+        raise CheckpointError(f"{path}: architecture {metadata.get('architecture')!r}, not {architecture!r}")
+    if int(metadata.get("format_version", 0)) > FORMAT_VERSION:
+        raise CheckpointError(f"{path}: format_version {metadata['format_version']} is newer than this "
+                              f"textattack-xmtc understands ({FORMAT_VERSION}); upgrade the package")
+    return metadata
+
+
+def write_labels(path: PathLike, labels) -> None:
+    """One label per line, refusing names that would not read back as one line."""
+    for label in labels:
+        if not label.strip() or "\n" in label or "\r" in label:
+            raise ValueError(f"label {label!r} cannot be written one per line to {Path(path).name}")
+    Path(path).write_text("".join(f"{label}\n" for label in labels), encoding="utf-8")
