@@ -9,6 +9,8 @@ import torch  # noqa: E402
 
 from textattack_xmtc.model_wrappers.base import XMTCModelWrapper  # noqa: E402
 
+from builders import build_hf_multilabel, train_aplc_spiece, write_aplc_original  # noqa: E402
+
 
 class TableVictim(XMTCModelWrapper):
     """Scores looked up per text; unknown texts get ``default``. Counts calls."""
@@ -65,31 +67,19 @@ def keyword_victim():
     return KeywordVictim(keywords, ["acq", "earn", "grain", "ship", "trade"])
 
 
-# -- a tiny Hugging Face multilabel classifier directory, built offline ------
-
-WORDS = ("the a of and in said company shares acquisition profit dividend wheat corn grain ship port "
-         "oil prices rose fell market trade deal bank rate").split()
-
-
-def build_hf_multilabel(directory, labels=("acq", "earn", "grain"), seed=0):
-    import torch
-    from transformers import BertConfig, BertForSequenceClassification, BertTokenizer
-
-    directory.mkdir(parents=True, exist_ok=True)
-    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + WORDS
-    (directory / "vocab.txt").write_text("\n".join(vocab) + "\n")
-    tokenizer = BertTokenizer(str(directory / "vocab.txt"), do_lower_case=True, model_max_length=64)
-    config = BertConfig(vocab_size=len(vocab), hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
-                        intermediate_size=32, max_position_embeddings=64,
-                        problem_type="multi_label_classification",
-                        id2label=dict(enumerate(labels)), label2id={l: i for i, l in enumerate(labels)})
-    torch.manual_seed(seed)
-    model = BertForSequenceClassification(config).eval()
-    model.save_pretrained(str(directory))
-    tokenizer.save_pretrained(str(directory))
-    return directory
-
+# -- victim directories in other projects' formats, built offline ------------
 
 @pytest.fixture(scope="session")
 def hf_multilabel_dir(tmp_path_factory):
     return build_hf_multilabel(tmp_path_factory.mktemp("hf") / "tiny-bert-multilabel")
+
+
+@pytest.fixture(scope="session")
+def aplc_spiece(tmp_path_factory):
+    return train_aplc_spiece(tmp_path_factory.mktemp("sp") / "spiece.model")
+
+
+@pytest.fixture(scope="session")
+def aplc_original_dir(tmp_path_factory, aplc_spiece):
+    """An original APLC-XLNet output directory with random weights (see builders.write_aplc_original)."""
+    return write_aplc_original(tmp_path_factory.mktemp("aplc") / "EURLex", aplc_spiece)

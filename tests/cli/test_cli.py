@@ -82,7 +82,7 @@ def test_stock_textattack_attack_with_our_recipe_model_and_targets(tiny_model, t
     assert result.returncode == 0, result.stderr[-3000:]
     assert "Traceback" not in result.stderr
     assert "'fruit' rank 1" in result.stdout
-    assert "[SKIPPED]" in result.stdout and "not a true label" in result.stdout
+    assert "[SKIPPED]" in result.stdout and result.stdout.count("not a true label") == 1, result.stdout
     assert "XMTC metrics" in result.stdout and "Candidate source:" in result.stdout
     metrics = json.loads(summary.read_text())["XMTC metrics (Qaraei & Babbar)"]
     assert metrics["Targets attacked (not skipped):"] == 1
@@ -158,3 +158,25 @@ def test_stock_command_with_a_hugging_face_multilabel_directory(hf_multilabel_di
     assert result.returncode == 0, result.stderr[-3000:]
     assert f"'{target}' rank" in result.stdout and "(wir_method):  gradient" in result.stdout
     assert "XMTC metrics" in result.stdout
+
+
+@pytest.mark.parametrize("recipe,wir", [("xmtc-pos", "gradient"), ("xmtc-neg", "unk")])
+def test_stock_command_with_an_original_aplc_xlnet_directory(aplc_original_dir, tmp_path, recipe, wir,
+                                                             require_install):
+    from textattack_xmtc.model_wrappers import load_victim
+
+    text = "Crude oil exports fell; dividend, profit and shares rose in the market."
+    victim = load_victim(str(aplc_original_dir))
+    ranking = victim([text])[0].argsort(descending=True).tolist()
+    # The weights are random: choose targets that meet each goal's precondition for this text.
+    target = victim.labels[ranking[0] if recipe == "xmtc-pos" else ranking[-1]]
+    targets = write_targets(tmp_path / "t.jsonl", [
+        {"text": text, "labels": [victim.labels[ranking[0]]], "target": target, "k": 2}])
+    summary = tmp_path / "summary.json"
+    result = run("textattack", "attack", "--recipe", recipe, "--model", str(aplc_original_dir),
+                 "--dataset-from-file", str(targets), "--num-examples", "1",
+                 "--log-summary-to-json", str(summary), env={"XMTC_WIR": wir})
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert f"'{target}' rank" in result.stdout and f"(wir_method):  {wir}" in result.stdout, result.stdout[-3000:]
+    metrics = json.loads(summary.read_text())["XMTC metrics (Qaraei & Babbar)"]
+    assert metrics["Targets attacked (not skipped):"] == 1

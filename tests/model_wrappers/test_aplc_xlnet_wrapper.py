@@ -1,29 +1,18 @@
 """APLCXLNetWrapper: original APLC-XLNet checkpoints, our saved format, scoring and gradients."""
 import json
-import random
 
 import numpy as np
 import pytest
 import torch
 
+from builders import APLC_CONFIG as CONFIG, APLC_LABELS as LABELS
+from builders import aplc_original_state as original_state, write_aplc_original as write_original
 from textattack_xmtc.errors import CheckpointError, ModelLoadError
 from textattack_xmtc.model_wrappers.aplc_xlnet import APLCXLNetWrapper, find_original_checkpoint
 from textattack_xmtc.model_wrappers.base import XMTCModelWrapper
 from textattack_xmtc.models.aplc_xlnet import APLCXLNet, APLCXLNetConfig
-from textattack_xmtc.models.xlnet_tokenization import XLNetInputBuilder, load_xlnet_tokenizer, train_sentencepiece
+from textattack_xmtc.models.xlnet_tokenization import XLNetInputBuilder, load_xlnet_tokenizer
 
-WORDS = ("oil prices rose sharply wheat exports fell company shares profit dividend grain ship trade bank "
-         "rates dollar yen market said the of and in tonnes crude").split()
-# Descending training frequency, as the dataset's labels.txt lists them: deliberately not sorted.
-LABELS = ["earn", "acq", "crude", "trade", "grain", "money-fx", "interest", "ship"]
-CONFIG = {
-    "attn_type": "bi", "bi_data": False, "clamp_len": -1, "d_head": 16, "d_inner": 64, "d_model": 32,
-    "dropout": 0.1, "ff_activation": "gelu", "finetuning_task": "tiny", "initializer_range": 0.02,
-    "layer_norm_eps": 1e-12, "mem_len": None, "n_head": 2, "n_layer": 2, "n_token": 128, "num_labels": 8,
-    "reuse_len": None, "same_length": False, "summary_activation": "tanh", "summary_last_dropout": 0.1,
-    "summary_type": "last", "summary_use_proj": True, "untie_r": True,
-    "adaptive_cutoff": [3, 5], "div_value": 2.0, "last_hidden_size": 16,
-}
 TEXTS = ["Oil prices rose sharply, the bank said.", "wheat", "", "Crude oil exports fell; dividend, profit and "
          "shares rose in the market.", "tonnes of grain"]
 
@@ -37,40 +26,13 @@ def one_thread():
 
 
 @pytest.fixture(scope="module")
-def spiece(tmp_path_factory):
-    generator = random.Random(0)
-    texts = [" ".join(generator.choice(WORDS) for _ in range(10)) + "." for _ in range(50)]
-    return train_sentencepiece(texts, tmp_path_factory.mktemp("sp") / "spiece.model", vocab_size=100)
-
-
-def original_state(seed=0, config=CONFIG):
-    """Random weights under the original key names (our module's names are those names: checked in the model tests)."""
-    torch.manual_seed(seed)
-    network = APLCXLNet(APLCXLNetConfig.from_dict(config))
-    with torch.no_grad():
-        for parameter in network.parameters():
-            parameter.normal_(0.0, 0.3)
-    return network.state_dict()
-
-
-def write_original(directory, spiece, config=CONFIG, state=None, labels=LABELS, zip_format=True):
-    """An original APLC-XLNet output directory, plus the dataset's labels.txt beside it."""
-    directory.mkdir(parents=True, exist_ok=True)
-    (directory / "config.json").write_text(json.dumps(config, indent=2))
-    torch.save(original_state() if state is None else state, directory / "pytorch_model.bin",
-               _use_new_zipfile_serialization=zip_format)
-    (directory / "spiece.model").write_bytes(spiece.read_bytes())
-    (directory / "tokenizer_config.json").write_text(json.dumps({"do_lower_case": False, "remove_space": True,
-                                                                 "keep_accents": False}))
-    (directory / "training_args.bin").write_bytes(b"\x80\x04 a pickle that must never be opened")
-    if labels is not None:
-        (directory / "labels.txt").write_text("".join(f"{label}\n" for label in labels))
-    return directory
+def spiece(aplc_spiece):
+    return aplc_spiece
 
 
 @pytest.fixture(scope="module")
-def original_dir(tmp_path_factory, spiece):
-    return write_original(tmp_path_factory.mktemp("aplc") / "EURLex", spiece)
+def original_dir(aplc_original_dir):
+    return aplc_original_dir
 
 
 @pytest.fixture(scope="module")

@@ -51,6 +51,6 @@ class XMTCGoalFunctionResult(GoalFunctionResult):
         text = str(self.output)
         if self.skip_reason:
             text += f" [skipped: {self.skip_reason}]"
-        if self.record is not None:
+        if self.record is not None and not self.skip_reason:  # a skip already says why
             text += f" | {self.record.short_summary()}"
         return utils.color_text(text, color=self.get_text_color_perturbed(), method=color_method)

@@ -1,0 +1,85 @@
+"""Victim directories in other projects' on-disk formats, written offline by the tests.
+
+Imported by ``conftest.py`` (fixtures) and by tests that need variants (broken
+checkpoints and the like). Nothing here is a test.
+"""
+import json
+import random
+
+import torch
+
+# -- a tiny Hugging Face multilabel classifier ---------------------------------
+
+HF_WORDS = ("the a of and in said company shares acquisition profit dividend wheat corn grain ship port "
+            "oil prices rose fell market trade deal bank rate").split()
+
+
+def build_hf_multilabel(directory, labels=("acq", "earn", "grain"), seed=0):
+    """A random-weight BERT saved with ``problem_type="multi_label_classification"`` and ``id2label``."""
+    from transformers import BertConfig, BertForSequenceClassification, BertTokenizer
+
+    directory.mkdir(parents=True, exist_ok=True)
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + HF_WORDS
+    (directory / "vocab.txt").write_text("\n".join(vocab) + "\n")
+    tokenizer = BertTokenizer(str(directory / "vocab.txt"), do_lower_case=True, model_max_length=64)
+    config = BertConfig(vocab_size=len(vocab), hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+                        intermediate_size=32, max_position_embeddings=64,
+                        problem_type="multi_label_classification",
+                        id2label=dict(enumerate(labels)), label2id={l: i for i, l in enumerate(labels)})
+    torch.manual_seed(seed)
+    model = BertForSequenceClassification(config).eval()
+    model.save_pretrained(str(directory))
+    tokenizer.save_pretrained(str(directory))
+    return directory
+
+
+# -- an original APLC-XLNet output directory -------------------------------------
+
+APLC_WORDS = ("oil prices rose sharply wheat exports fell company shares profit dividend grain ship trade bank "
+              "rates dollar yen market said the of and in tonnes crude").split()
+# Descending training frequency, as the dataset's labels.txt lists them: deliberately not sorted.
+APLC_LABELS = ["earn", "acq", "crude", "trade", "grain", "money-fx", "interest", "ship"]
+APLC_CONFIG = {
+    "attn_type": "bi", "bi_data": False, "clamp_len": -1, "d_head": 16, "d_inner": 64, "d_model": 32,
+    "dropout": 0.1, "ff_activation": "gelu", "finetuning_task": "tiny", "initializer_range": 0.02,
+    "layer_norm_eps": 1e-12, "mem_len": None, "n_head": 2, "n_layer": 2, "n_token": 128, "num_labels": 8,
+    "reuse_len": None, "same_length": False, "summary_activation": "tanh", "summary_last_dropout": 0.1,
+    "summary_type": "last", "summary_use_proj": True, "untie_r": True,
+    "adaptive_cutoff": [3, 5], "div_value": 2.0, "last_hidden_size": 16,
+}
+
+
+def train_aplc_spiece(path, vocab_size=100):
+    """A SentencePiece model with XLNet's special ids, trained on random sentences of APLC_WORDS."""
+    from textattack_xmtc.models.xlnet_tokenization import train_sentencepiece
+
+    generator = random.Random(0)
+    texts = [" ".join(generator.choice(APLC_WORDS) for _ in range(10)) + "." for _ in range(50)]
+    return train_sentencepiece(texts, path, vocab_size=vocab_size)
+
+
+def aplc_original_state(seed=0, config=APLC_CONFIG):
+    """Random weights under the original key names (our module's names are those names: checked in the model tests)."""
+    from textattack_xmtc.models.aplc_xlnet import APLCXLNet, APLCXLNetConfig
+
+    torch.manual_seed(seed)
+    network = APLCXLNet(APLCXLNetConfig.from_dict(config))
+    with torch.no_grad():
+        for parameter in network.parameters():
+            parameter.normal_(0.0, 0.3)
+    return network.state_dict()
+
+
+def write_aplc_original(directory, spiece, config=APLC_CONFIG, state=None, labels=APLC_LABELS, zip_format=True):
+    """An original APLC-XLNet output directory, plus the dataset's labels.txt beside it."""
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "config.json").write_text(json.dumps(config, indent=2))
+    torch.save(aplc_original_state() if state is None else state, directory / "pytorch_model.bin",
+               _use_new_zipfile_serialization=zip_format)
+    (directory / "spiece.model").write_bytes(spiece.read_bytes())
+    (directory / "tokenizer_config.json").write_text(json.dumps({"do_lower_case": False, "remove_space": True,
+                                                                 "keep_accents": False}))
+    (directory / "training_args.bin").write_bytes(b"\x80\x04 a pickle that must never be opened")
+    if labels is not None:
+        (directory / "labels.txt").write_text("".join(f"{label}\n" for label in labels))
+    return directory
