@@ -196,3 +196,45 @@ def test_load_checked_state_dict_is_strict():
     wrong = make_network(labels_num=5)
     with pytest.raises(CheckpointError, match=r"x: .*attention\.attention\.weight: expected shape \[3, 10\], got \[5, 10\]"):
         target.load_checked_state_dict(wrong.state_dict(), source="x")
+
+
+# ----------------------------------------------------------------- rows sharing a prefix and a suffix
+
+
+def attack_like_batches(generator, vocab_size=23):
+    """Batches like an attack's: one document with one word swapped per row, or a word dropped/added."""
+    document = torch.randint(2, vocab_size, (40,), generator=generator).tolist()
+    swaps = [document[:9] + [candidate] + document[10:] for candidate in range(2, 14)]
+    unk_at_each = [document[:i] + [1] + document[i + 1:] for i in range(6, 16)]
+    lengths_differ = [document[:20] + document[21:], document[:20] + [5, 6] + document[21:], document]
+    identical = [document, document]
+    near_the_start = [[candidate] + document[1:] for candidate in range(2, 6)]
+    return [swaps, unk_at_each, lengths_differ, identical, near_the_start]
+
+
+@pytest.mark.parametrize("case", range(5))
+def test_shared_prefix_and_suffix_give_the_same_scores(case):
+    network = make_network(seed=11)
+    batch = attack_like_batches(torch.Generator().manual_seed(case))[case]
+    calls = []
+    original = network.lstm._shared_context
+    network.lstm._shared_context = lambda *args: calls.append(args[-2:]) or original(*args)
+    with torch.no_grad():
+        shared = network(padded(batch))
+        network.lstm.packed = True  # the reference path never shares
+        reference = network(padded(batch))
+    assert calls, "the shared path was not taken"
+    prefix, suffix = calls[0]
+    assert prefix + suffix >= 20  # most of each row is shared
+    torch.testing.assert_close(shared, reference, atol=1e-5, rtol=0)
+    single = torch.cat([network(torch.tensor([ids])) for ids in batch])
+    torch.testing.assert_close(shared, single, atol=1e-5, rtol=0)
+
+
+def test_unrelated_rows_and_deeper_networks_do_not_share():
+    for network, batch in ((make_network(seed=3), SEQUENCES),
+                           (make_network(layers_num=2, seed=3),
+                            attack_like_batches(torch.Generator().manual_seed(0))[0])):
+        network.lstm._shared_context = lambda *args: pytest.fail("shared path taken")
+        with torch.no_grad():
+            network(padded(batch))
