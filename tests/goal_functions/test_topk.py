@@ -137,6 +137,19 @@ def test_initial_text_costs_one_model_call(victim):
     assert len(victim.calls) == 1
 
 
+def test_one_word_of_48_candidates_is_one_model_call(table_victim):
+    victim = table_victim({"orig": ORIGINAL}, LABELS, default=ORIGINAL)
+    goal = PositiveTargetedTopK(victim, k=5)
+    start(goal, "orig", labels=["b"], target="b")
+    goal.get_results([AttackedText(f"candidate {i}") for i in range(48)])
+    assert [len(call) for call in victim.calls] == [1, 48]
+    small = PositiveTargetedTopK(victim, k=5, model_batch_size=20)
+    start(small, "orig", labels=["b"], target="b")
+    victim.calls.clear()
+    small.get_results([AttackedText(f"other {i}") for i in range(48)])
+    assert [len(call) for call in victim.calls] == [20, 20, 8]
+
+
 def test_score_type_must_be_known(victim):
     class Anonymous:
         model = torch.nn.Linear(1, 1)
