@@ -146,6 +146,18 @@ def test_model_that_does_not_fit_is_one_clear_error(tiny_model, tmp_path, requir
     assert "labels.txt" in result.stderr and "Traceback" not in result.stderr, result.stderr[-2000:]
 
 
+@pytest.mark.parametrize("model,expected", [("empty-dir", "Expected one of"),
+                                            ("no/such/dir", "no such file or directory")])
+def test_model_of_no_known_format_is_one_clear_error(tmp_path, model, expected, require_install):
+    (tmp_path / "empty-dir").mkdir()
+    targets = write_targets(tmp_path / "t.jsonl", [{"text": "apple", "labels": ["fruit"], "target": "fruit"}])
+    result = subprocess.run(["textattack", "attack", "--recipe", "xmtc-pos", "--model", model,
+                             "--dataset-from-file", str(targets)], capture_output=True, text=True, timeout=300,
+                            cwd=tmp_path, env=dict(os.environ, XMTC_ENCODER="none"))
+    assert result.returncode != 0
+    assert expected in result.stderr and "Traceback" not in result.stderr, result.stderr[-2000:]
+
+
 @pytest.mark.parametrize("recipe", ["xmtc-pos", "xmtc-neg"])
 def test_stock_command_with_a_hugging_face_multilabel_directory(hf_multilabel_dir, tmp_path, recipe,
                                                                 require_install):

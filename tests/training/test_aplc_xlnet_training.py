@@ -2,6 +2,7 @@
 import argparse
 import inspect
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -234,6 +235,31 @@ def test_cli_refuses_options_of_the_other_architecture(tmp_path, capsys):
     assert cli.run_train(args) == 2 and "--lr-head" in capsys.readouterr().err
     args = parse(["--data", "x", "--output", str(tmp_path / "m"), "--architecture", "aplc-xlnet", "--lr", "0.1"])
     assert cli.run_train(args) == 2 and "--lr" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("problem,expected", [
+    ("missing", "is not a directory"), ("no spiece", "spiece.model not found"),
+    ("no weights", "holds no weights"), ("bert", "model_type is 'bert'"), ("not json", "not JSON")])
+def test_cli_refuses_a_pretrained_directory_that_is_not_an_xlnet(pretrained_dir, tmp_path, capsys, problem,
+                                                                 expected):
+    broken = tmp_path / "xlnet"
+    if problem != "missing":
+        shutil.copytree(pretrained_dir, broken)
+    if problem == "no spiece":
+        (broken / "spiece.model").unlink()
+    elif problem == "no weights":
+        for name in aplc_xlnet.PRETRAINED_WEIGHTS:
+            (broken / name).unlink(missing_ok=True)
+    elif problem == "bert":
+        config = json.loads((broken / "config.json").read_text())
+        (broken / "config.json").write_text(json.dumps(dict(config, model_type="bert")))
+    elif problem == "not json":
+        (broken / "config.json").write_text("{ not json")
+    args = parse(["--data", "does-not-matter", "--output", str(tmp_path / "m"), "--architecture", "aplc-xlnet",
+                  "--pretrained", str(broken)])
+    assert cli.run_train(args) == 2  # before any data is read
+    error = capsys.readouterr().err
+    assert expected in error and str(broken) in error, error
 
 
 def test_builtin_aplc_names_and_aliases(tmp_path, monkeypatch):

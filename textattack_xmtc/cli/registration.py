@@ -69,6 +69,9 @@ def extend_model_args(model_args_module) -> None:
         from ..model_wrappers import is_victim, load_victim
 
         if not is_victim(name):
+            if _uses_our_recipe(args) and not _textattack_knows(model_args_module, name):
+                with _user_errors_exit():
+                    load_victim(name)  # fails, saying which files each format needs
             return textattack_create(cls, args)
         with _user_errors_exit():
             wrapper = load_victim(name)
@@ -79,6 +82,16 @@ def extend_model_args(model_args_module) -> None:
 
     model_args._create_model_from_args = classmethod(_create_model_from_args)
     model_args._xmtc_extended = True
+
+
+def _uses_our_recipe(args) -> bool:
+    recipe = str(getattr(args, "attack_recipe", None) or "")
+    return recipe.split("^")[0] in RECIPE_CLASSES  # "^" starts a recipe's parameters in TextAttack
+
+
+def _textattack_knows(model_args_module, name) -> bool:
+    """A model name TextAttack itself resolves (its pretrained models and Hugging Face shortcuts)."""
+    return name in model_args_module.HUGGINGFACE_MODELS or name in model_args_module.TEXTATTACK_MODELS
 
 
 def extend_dataset_args(dataset_args_module) -> None:

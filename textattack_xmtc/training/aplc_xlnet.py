@@ -27,6 +27,7 @@ Usage::
 """
 from __future__ import annotations
 
+import json
 import math
 import shutil
 import tempfile
@@ -237,15 +238,40 @@ def train_aplc_xlnet(
     return wrapper, metrics
 
 
+PRETRAINED_WEIGHTS = ("pytorch_model.bin", "model.safetensors")
+
+
+def check_pretrained_directory(directory: Path) -> None:
+    """Refuse, naming the file, a ``--pretrained`` directory that is not a local XLNet.
+
+    Usage::
+
+        check_pretrained_directory(Path("xlnet-base-cased"))  # raises FileNotFoundError / ValueError
+    """
+    expected = "--pretrained must be a local XLNet directory (config.json, pytorch_model.bin or " \
+               "model.safetensors, spiece.model), e.g. a copy of xlnet-base-cased"
+    if not directory.is_dir():
+        raise FileNotFoundError(f"{directory} is not a directory: {expected}")
+    for name in ("config.json", SPIECE_FILE):
+        if not (directory / name).is_file():
+            raise FileNotFoundError(f"{directory / name} not found: {expected}")
+    if not any((directory / name).is_file() for name in PRETRAINED_WEIGHTS):
+        raise FileNotFoundError(f"{directory} holds no weights ({' or '.join(PRETRAINED_WEIGHTS)}): {expected}")
+    try:
+        config = json.loads((directory / "config.json").read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as error:
+        raise ValueError(f"{directory / 'config.json'}: not JSON ({error})") from None
+    if not isinstance(config, dict) or config.get("model_type") != "xlnet":
+        found = config.get("model_type") if isinstance(config, dict) else type(config).__name__
+        raise ValueError(f"{directory / 'config.json'}: model_type is {found!r}, not 'xlnet': {expected}")
+
+
 def _from_pretrained(directory: Path, labels: Sequence[str], cutoffs: Sequence[int], sizes: dict,
                      max_length: int) -> Tuple[APLCXLNet, XLNetInputBuilder]:
     """An APLC-XLNet whose encoder holds the weights of the XLNet saved in ``directory``."""
     from transformers import XLNetConfig, XLNetModel
 
-    for name in ("config.json", SPIECE_FILE):
-        if not (directory / name).is_file():
-            raise FileNotFoundError(f"{directory / name} not found: --pretrained must be a local XLNet "
-                                    f"directory (config.json, pytorch_model.bin or model.safetensors, spiece.model)")
+    check_pretrained_directory(directory)
     xlnet = XLNetConfig.from_pretrained(str(directory))
     inputs = XLNetInputBuilder(load_xlnet_tokenizer(directory / SPIECE_FILE, read_tokenizer_options(directory)),
                                max_length=max_length)

@@ -148,6 +148,10 @@ def run_train(args: argparse.Namespace) -> int:
         print(f"error: {output} already holds a saved model; pass --overwrite to replace it", file=sys.stderr)
         return 2
     try:
+        if args.architecture == "aplc-xlnet" and args.pretrained:
+            from .aplc_xlnet import check_pretrained_directory
+
+            check_pretrained_directory(Path(args.pretrained).expanduser())
         train, test, note = _load_data(args)
     except (FileNotFoundError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
