@@ -60,8 +60,9 @@ def test_single_label_classifiers_are_refused_with_the_reason(hf_multilabel_dir,
     (copy / "config.json").write_text(json.dumps(config))
     with pytest.raises(ModelLoadError, match="problem_type"):
         HuggingFaceMultilabelWrapper.from_directory(copy)
-    with pytest.raises(ModelLoadError, match="Expected one of"):
+    with pytest.raises(ModelLoadError, match="Expected one of") as refused:
         load_victim(str(copy))
+    assert "Found: " in str(refused.value) and "'single_label_classification'" in str(refused.value)
 
 
 def test_save_round_trip(hf_multilabel_dir, tmp_path):

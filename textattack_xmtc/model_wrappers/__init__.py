@@ -76,8 +76,12 @@ def _load_from_path(path: Path) -> XMTCModelWrapper:
     loader = _loader_for(path)  # raises, naming the files, for a half-complete checkpoint
     if loader is not None:
         return loader()
+    from .huggingface import HuggingFaceMultilabelWrapper
+
+    hint = HuggingFaceMultilabelWrapper.near_miss(path)
     raise ModelLoadError(f"{path}: not a model this package can load. Expected one of:\n  "
-                         + "\n  ".join(description for description, _ in _formats()))
+                         + "\n  ".join(description for description, _ in _formats())
+                         + (f"\nFound: {hint}" if hint else ""))
 
 
 def _formats():

@@ -48,6 +48,18 @@ class HuggingFaceMultilabelWrapper(XMTCModelWrapper):
         return config is not None and config.get("problem_type") == MULTILABEL
 
     @classmethod
+    def near_miss(cls, path: PathLike) -> Optional[str]:
+        """Why a Hugging Face classifier directory is not taken as multilabel, or None."""
+        config = _read_config(Path(path))
+        if not isinstance(config, dict) or config.get("problem_type") == MULTILABEL:
+            return None
+        if not any(str(name).endswith("ForSequenceClassification") for name in config.get("architectures") or []):
+            return None
+        return (f"{Path(path) / 'config.json'} is a sequence classifier with problem_type "
+                f"{config.get('problem_type')!r}; a multilabel victim needs \"problem_type\": "
+                f"\"{MULTILABEL}\" (set it if the model was trained with a sigmoid / BCE loss)")
+
+    @classmethod
     def from_directory(cls, directory: PathLike) -> "HuggingFaceMultilabelWrapper":
         """Load model and tokenizer from a local directory (never from the hub)."""
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
