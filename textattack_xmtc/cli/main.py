@@ -90,7 +90,28 @@ def _take_recipe_flags(argv: List[str]) -> List[str]:
         i += 1
     if "--help" in rest or "-h" in rest:
         print(RECIPE_HELP + "\n", file=sys.stderr)
-    return rest
+    return _with_our_batch_size(rest)
+
+
+def _with_our_batch_size(argv: List[str]) -> List[str]:
+    """Our recipes' model batch size (64: a word's 48 candidates in one call) unless the user gives one.
+
+    The stock command's default of 32 splits every word into two calls (measured: ~1.3x slower on CPU).
+    """
+    given = any(arg.partition("=")[0] == "--model-batch-size" for arg in argv)
+    if _recipe_of(argv).split("^")[0].startswith("xmtc-") and not given:
+        from ..goal_functions.topk import DEFAULT_BATCH_SIZE
+
+        return argv + ["--model-batch-size", str(DEFAULT_BATCH_SIZE)]
+    return argv
+
+
+def _recipe_of(argv: List[str]) -> str:
+    for position, arg in enumerate(argv):
+        flag, has_value, value = arg.partition("=")
+        if flag in ("--recipe", "--attack-recipe", "-r"):
+            return value if has_value else (argv[position + 1] if position + 1 < len(argv) else "")
+    return ""
 
 
 def _textattack(argv: List[str]) -> int:
