@@ -12,6 +12,18 @@ from textattack_xmtc.model_wrappers.base import XMTCModelWrapper  # noqa: E402
 from builders import build_hf_multilabel, train_aplc_spiece, write_aplc_original  # noqa: E402
 
 
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """Tiny models gain nothing from threads, and spinning OpenMP threads crawl on a busy CPU.
+
+    Usage in a test module: ``pytestmark = pytest.mark.usefixtures("one_torch_thread")``.
+    """
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
 class TableVictim(XMTCModelWrapper):
     """Scores looked up per text; unknown texts get ``default``. Counts calls."""
 

@@ -11,7 +11,6 @@ import math
 
 import numpy as np
 import pytest
-import torch
 from textattack.shared import AttackedText
 
 from textattack_xmtc.attack_recipes import XMTCPositive
@@ -25,12 +24,7 @@ FILLER = [f"word{i}" for i in range(30)]
 TRIALS = 30
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def planted_corpus(n, seed):

@@ -17,12 +17,7 @@ TEXTS = ["Oil prices rose sharply, the bank said.", "wheat", "", "Crude oil expo
          "shares rose in the market.", "tonnes of grain"]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

@@ -20,13 +20,7 @@ LABELS = ["crude", "grain", "interest"]  # sorted, as MultiLabelBinarizer orders
 TEXTS = ["Oil prices rose.", "Wheat exports fell sharply, the bank said.", "rates", "", "oil <UNK> wheat oil oil"]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny models gain nothing from threads, and spinning OpenMP threads crawl on a busy CPU."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def make_network(labels_num=len(LABELS), seed=0):

@@ -38,13 +38,7 @@ ORIGINAL_CONFIG = {
 TAIL_SHAPES = {0: (8, 2), 1: (4, 3)}  # cluster -> (hidden size, labels in the cluster)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny models gain nothing from threads, and spinning OpenMP threads crawl on a busy CPU."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def reference_encoder(seed=0):

@@ -11,13 +11,7 @@ from textattack_xmtc.models.attentionxml import (
 )
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny models gain nothing from threads, and spinning OpenMP threads crawl on a busy CPU."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def make_network(layers_num=1, seed=0, vocab_size=23, emb_size=6, hidden_size=5, linear_size=(7, 4), labels_num=3):

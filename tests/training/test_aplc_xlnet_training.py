@@ -25,13 +25,7 @@ SIZES = dict(d_model=32, n_layer=1, n_head=2, d_inner=64, last_hidden_size=32)
 SMALL = dict(SIZES, vocab_size=100, max_length=40, progress=False, log=lambda _: None)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny models gain nothing from threads, and spinning OpenMP threads crawl on a busy CPU."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def synthetic_corpus(n, seed, name="synthetic"):

@@ -21,13 +21,7 @@ FILLER = [f"word{i}" for i in range(40)]
 SMALL = dict(emb_size=12, hidden_size=12, linear_size=[16], glove_init=False, progress=False, log=lambda _: None)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny models gain nothing from threads, and spinning OpenMP threads crawl on a busy CPU."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def synthetic_corpus(n, seed, name="synthetic"):

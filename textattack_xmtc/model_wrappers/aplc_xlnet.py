@@ -45,7 +45,8 @@ from ..models.xlnet_tokenization import (
 )
 from .attentionxml import read_label_list
 from .base import XMTCModelWrapper
-from .saved import SAVED_MODEL_FILE, is_saved_directory, read_metadata, write_labels, write_metadata
+from .saved import (SAVED_MODEL_FILE, read_metadata, resolve_labels, save_state_dict, start_saved_directory,
+                    write_metadata)
 from .gradients import embedding_gradient
 
 PathLike = Union[str, os.PathLike]
@@ -78,6 +79,7 @@ class APLCXLNetWrapper(XMTCModelWrapper):
         wrapper.save("my-model"); APLCXLNetWrapper.from_directory("my-model")
     """
 
+    architecture = ARCHITECTURE  # in xmtc_model.json of its saved directories
     score_type = "probabilities"
     unk_token = UNK_TOKEN
 
@@ -181,16 +183,6 @@ class APLCXLNetWrapper(XMTCModelWrapper):
 
     # ------------------------------------------------------------ misc
 
-    def to(self, device: Union[str, torch.device]) -> "APLCXLNetWrapper":
-        """Move the network; returns ``self``.
-
-        Usage::
-
-            wrapper.to("cuda")
-        """
-        self.model.to(device)
-        return self
-
     def describe(self) -> str:
         config = self.config
         where = f" from {self.source}" if self.source else ""
@@ -210,25 +202,12 @@ class APLCXLNetWrapper(XMTCModelWrapper):
 
             wrapper.save("models/aplc-xlnet-eurlex")
         """
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        write_labels(directory / LABELS_FILE, self.labels)  # first: a bad label fails before any file is written
-        state = {key: value.detach().cpu() for key, value in self.model.state_dict().items()}
-        torch.save(state, directory / WEIGHTS_FILE)
+        directory = start_saved_directory(directory, LABELS_FILE, self.labels)
+        save_state_dict(self.model, directory / WEIGHTS_FILE)
         self.config.to_json_file(directory / CONFIG_FILE)
         _write_spiece(self.inputs.tokenizer, directory / SPIECE_FILE)
         write_metadata(directory, ARCHITECTURE, max_length=self.max_length,
                        tokenizer=_tokenizer_options(self.inputs.tokenizer), training=self.training)
-
-    @classmethod
-    def is_saved_directory(cls, path: PathLike) -> bool:
-        """True when ``path`` is a directory saved by :meth:`save` (an APLC-XLNet one).
-
-        Usage::
-
-            if APLCXLNetWrapper.is_saved_directory(path): ...
-        """
-        return is_saved_directory(path, ARCHITECTURE)
 
     @classmethod
     def from_directory(cls, directory: PathLike, device: Union[str, torch.device, None] = None,
@@ -273,11 +252,7 @@ class APLCXLNetWrapper(XMTCModelWrapper):
         directory = Path(directory)
         if labels is None:
             labels = _first_file(_original_labels_candidates(directory), "the label list (labels.txt)")
-        if isinstance(labels, (str, os.PathLike)):
-            labels_source: Optional[Path] = Path(labels)
-            label_list = _read_labels(labels_source)
-        else:
-            labels_source, label_list = None, [str(label) for label in labels]
+        labels_source, label_list = resolve_labels(labels, _read_labels)
         if spiece_path is None:
             spiece_path = _first_file(_spiece_candidates(directory), "the SentencePiece model (spiece.model)")
         spiece = Path(spiece_path)

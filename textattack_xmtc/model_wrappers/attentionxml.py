@@ -30,7 +30,8 @@ from ..models.attentionxml import (
 )
 from ..models.tokenization import DEFAULT_MAX_LENGTH, UNK_TOKEN, AttentionXMLTokenizer, load_vocab, save_vocab
 from .base import XMTCModelWrapper
-from .saved import SAVED_MODEL_FILE, is_saved_directory, read_metadata, write_labels, write_metadata
+from .saved import (SAVED_MODEL_FILE, read_metadata, resolve_labels, save_state_dict, start_saved_directory,
+                    write_metadata)
 
 PathLike = Union[str, os.PathLike]
 
@@ -55,6 +56,7 @@ class AttentionXMLWrapper(XMTCModelWrapper):
         wrapper.save("my-model"); AttentionXMLWrapper.from_directory("my-model")
     """
 
+    architecture = ARCHITECTURE  # in xmtc_model.json of its saved directories
     score_type = "probabilities"
     unk_token = UNK_TOKEN
 
@@ -95,16 +97,6 @@ class AttentionXMLWrapper(XMTCModelWrapper):
         # A clone made outside inference mode is an ordinary tensor: callers may modify it in place.
         return probabilities.clone()
 
-    def to(self, device: Union[str, torch.device]) -> "AttentionXMLWrapper":
-        """Move the network; returns ``self``.
-
-        Usage::
-
-            wrapper.to("cuda")
-        """
-        self.model.to(device)
-        return self
-
     def describe(self) -> str:
         config = self.config
         where = f" from {self.source}" if self.source else ""
@@ -124,24 +116,11 @@ class AttentionXMLWrapper(XMTCModelWrapper):
 
             wrapper.save("models/attentionxml-reuters21578")
         """
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        write_labels(directory / LABELS_FILE, self.labels)  # first: a bad label fails before any file is written
-        state = {key: value.detach().cpu() for key, value in self.model.state_dict().items()}
-        torch.save(state, directory / WEIGHTS_FILE)
+        directory = start_saved_directory(directory, LABELS_FILE, self.labels)
+        save_state_dict(self.model, directory / WEIGHTS_FILE)
         save_vocab(directory / VOCAB_FILE, self.tokenizer.vocab)
         write_metadata(directory, ARCHITECTURE, config=self.config.to_dict(),
                        max_length=self.tokenizer.max_length, training=self.training)
-
-    @classmethod
-    def is_saved_directory(cls, path: PathLike) -> bool:
-        """True when ``path`` is a directory saved by :meth:`save` (an AttentionXML one).
-
-        Usage::
-
-            if AttentionXMLWrapper.is_saved_directory(path): ...
-        """
-        return is_saved_directory(path, ARCHITECTURE)
 
     @classmethod
     def from_directory(cls, directory: PathLike, device: Union[str, torch.device, None] = None) -> "AttentionXMLWrapper":
@@ -192,11 +171,8 @@ class AttentionXMLWrapper(XMTCModelWrapper):
         weights_path = Path(weights_path)
         state = _load_state_dict(weights_path)
         config = config_from_state_dict(state, source=str(weights_path))
-        if isinstance(labels, (str, os.PathLike)):
-            labels_source = Path(labels)
-            label_list = read_original_labels(labels_source, allow_pickle=allow_pickle)
-        else:
-            labels_source, label_list = None, [str(label) for label in labels]
+        labels_source, label_list = resolve_labels(
+            labels, lambda path: read_original_labels(path, allow_pickle=allow_pickle))
         source = name or str(weights_path)
         return cls._assemble(state, config, Path(vocab_path), label_list, labels_source, max_length,
                              source=source, training={"origin": "AttentionXML", "weights": str(weights_path)},

@@ -6,7 +6,7 @@ tensor of label scores out, in the order of ``wrapper.labels``.
 """
 from __future__ import annotations
 
-from typing import List, Optional, Sequence
+from typing import List, Optional, Sequence, Union
 
 import torch
 from textattack.models.wrappers import ModelWrapper
@@ -21,7 +21,9 @@ class XMTCModelWrapper(ModelWrapper):
     index i = output column i), ``score_type`` ("probabilities" or "logits",
     what ``__call__`` returns), ``unk_token`` (a word the victim reads as its
     unknown token; used for word importance) and ``max_words`` (words beyond
-    this position cannot change the scores, or ``None``).
+    this position cannot change the scores, or ``None``). Wrappers with a saved
+    directory format of their own set ``architecture`` (its name in
+    ``xmtc_model.json``).
 
     Usage::
 
@@ -69,9 +71,32 @@ class XMTCModelWrapper(ModelWrapper):
             self._label_index_cache = cached
         return cached
 
+    def to(self, device: Union[str, torch.device]) -> "XMTCModelWrapper":
+        """Move the network; returns ``self``.
+
+        Usage::
+
+            wrapper.to("cuda")
+        """
+        self.model.to(device)
+        return self
+
     def save(self, directory: str) -> None:
         """Write this model to ``directory`` in the package's saved-model format."""
         raise NotImplementedError
+
+    @classmethod
+    def is_saved_directory(cls, path) -> bool:
+        """True when ``path`` is a directory this wrapper class saved (its ``architecture``).
+
+        Usage::
+
+            if AttentionXMLWrapper.is_saved_directory(path): ...
+        """
+        from .saved import is_saved_directory
+
+        architecture = getattr(cls, "architecture", None)
+        return architecture is not None and is_saved_directory(path, architecture)
 
     def describe(self) -> str:
         """One line naming the architecture, size and source, for logs."""

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Union
+from typing import Callable, List, Optional, Tuple, Union
 
 from ..errors import CheckpointError, ModelLoadError
 
@@ -75,3 +75,25 @@ def write_labels(path: PathLike, labels) -> None:
         if not label.strip() or "\n" in label or "\r" in label:
             raise ValueError(f"label {label!r} cannot be written one per line to {Path(path).name}")
     Path(path).write_text("".join(f"{label}\n" for label in labels), encoding="utf-8")
+
+
+def start_saved_directory(directory: PathLike, labels_file: str, labels) -> Path:
+    """Create ``directory`` and write its label list FIRST: a bad label fails before any other file is written."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    write_labels(directory / labels_file, labels)
+    return directory
+
+
+def save_state_dict(module, path: PathLike) -> None:
+    """``torch.save`` of the module's tensors, detached and on the CPU (loadable anywhere)."""
+    import torch
+
+    torch.save({key: value.detach().cpu() for key, value in module.state_dict().items()}, path)
+
+
+def resolve_labels(labels, read: Callable[[Path], List[str]]) -> Tuple[Optional[Path], List[str]]:
+    """``(source file or None, names)`` from a label list or a path that ``read`` parses."""
+    if isinstance(labels, (str, os.PathLike)):
+        return Path(labels), read(Path(labels))
+    return None, [str(label) for label in labels]
