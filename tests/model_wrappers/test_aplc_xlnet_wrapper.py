@@ -63,6 +63,17 @@ def test_batches_equal_one_text_at_a_time(victim):
         victim.batch_size = 32
 
 
+def test_repeated_texts_reach_the_network_once(victim):
+    seen = []
+    hook = victim.model.register_forward_pre_hook(lambda module, args, kwargs: seen.append(
+        kwargs["input_ids"].shape[0]), with_kwargs=True)
+    texts = [TEXTS[0], TEXTS[1], TEXTS[0], TEXTS[1], TEXTS[3]]
+    scores = victim(texts)
+    hook.remove()
+    assert seen == [3]
+    torch.testing.assert_close(scores, torch.cat([victim([text]) for text in texts]), atol=1e-5, rtol=0)
+
+
 def test_legacy_torch_format_loads(tmp_path, spiece, victim):
     directory = write_original(tmp_path / "legacy", spiece, zip_format=False)
     legacy = APLCXLNetWrapper.from_original(directory, max_length=32)

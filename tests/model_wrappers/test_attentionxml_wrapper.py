@@ -85,6 +85,19 @@ def test_each_call_pads_to_its_own_longest_text_and_reads_unk_as_id_1(wrapper):
     assert seen[0].tolist() == [[2, 1, 3], [10, 0, 0]]
 
 
+def test_texts_with_the_same_ids_reach_the_network_once(wrapper):
+    seen = []
+    hook = wrapper.model.register_forward_pre_hook(lambda module, args: seen.append(args[0].shape[0]))
+    # Two different unknown words and the unknown token itself all read as id 1.
+    texts = ["oil qqzzx prices", "oil rose prices", "oil xxkkq prices", "oil <UNK> prices"]
+    scores = wrapper(texts)
+    hook.remove()
+    assert seen == [2]
+    torch.testing.assert_close(scores, torch.cat([wrapper([text]) for text in texts]), atol=1e-6, rtol=0)
+    assert torch.equal(scores[0], scores[2]) and torch.equal(scores[0], scores[3])
+    assert not torch.equal(scores[0], scores[1])
+
+
 def test_unk_replacement_changes_scores_like_an_unknown_word(wrapper):
     torch.testing.assert_close(wrapper(["oil <UNK> prices"]), wrapper(["oil zzzunknownzzz prices"]))
     assert not torch.allclose(wrapper(["oil <UNK> prices"]), wrapper(["oil rose prices"]))

@@ -40,11 +40,12 @@ from ..models.xlnet_tokenization import (
     UNK_TOKEN,
     XLNetInputBuilder,
     load_xlnet_tokenizer,
+    pad_left,
     read_tokenizer_options,
     strip_word_start,
 )
 from .attentionxml import read_label_list
-from .base import XMTCModelWrapper
+from .base import XMTCModelWrapper, score_distinct
 from .saved import (SAVED_MODEL_FILE, read_metadata, resolve_labels, save_state_dict, start_saved_directory,
                     write_metadata)
 from .gradients import embedding_gradient
@@ -116,13 +117,16 @@ class APLCXLNetWrapper(XMTCModelWrapper):
         device = self.device
         if not texts:
             return torch.zeros((0, len(self.labels)), device=device)
-        self.model.eval()
-        rows = [self._score(texts[start:start + self.batch_size], device)
-                for start in range(0, len(texts), self.batch_size)]
-        return torch.cat(rows, dim=0)
+        return score_distinct([self.inputs.ids(text) for text in texts], self._score_ids)
 
-    def _score(self, texts: List[str], device: torch.device) -> torch.Tensor:
-        batch = {key: value.to(device) for key, value in self.inputs.encode_batch(texts).items()}
+    def _score_ids(self, sequences: List[List[int]]) -> torch.Tensor:
+        self.model.eval()
+        device = self.device
+        return torch.cat([self._score(sequences[start:start + self.batch_size], device)
+                          for start in range(0, len(sequences), self.batch_size)], dim=0)
+
+    def _score(self, sequences: List[List[int]], device: torch.device) -> torch.Tensor:
+        batch = {key: value.to(device) for key, value in pad_left(sequences).items()}
         with torch.no_grad(), self._autocast(device):
             probabilities = self.model(**batch)
         return probabilities.float()

@@ -29,7 +29,7 @@ from ..models.attentionxml import (
     config_from_state_dict,
 )
 from ..models.tokenization import DEFAULT_MAX_LENGTH, UNK_TOKEN, AttentionXMLTokenizer, load_vocab, save_vocab
-from .base import XMTCModelWrapper
+from .base import XMTCModelWrapper, score_distinct
 from .saved import (SAVED_MODEL_FILE, read_metadata, resolve_labels, save_state_dict, start_saved_directory,
                     write_metadata)
 
@@ -90,7 +90,10 @@ class AttentionXMLWrapper(XMTCModelWrapper):
         device = self.device
         if not texts:
             return torch.zeros((0, len(self.labels)), device=device)
-        input_ids = self.tokenizer.batch_encode(texts).to(device)
+        return score_distinct([self.tokenizer.encode(text) for text in texts], self._score_ids)
+
+    def _score_ids(self, sequences: List[List[int]]) -> torch.Tensor:
+        input_ids = self.tokenizer.pad(sequences).to(self.device)
         self.model.eval()
         with torch.inference_mode():
             probabilities = torch.sigmoid(self.model(input_ids))

@@ -6,12 +6,41 @@ tensor of label scores out, in the order of ``wrapper.labels``.
 """
 from __future__ import annotations
 
-from typing import List, Optional, Sequence, Union
+from typing import Callable, Dict, Hashable, List, Optional, Sequence, Union
 
 import torch
 from textattack.models.wrappers import ModelWrapper
 
 SCORE_TYPES = ("probabilities", "logits")
+
+
+def score_distinct(inputs: Sequence[Sequence[int]],
+                   score: Callable[[List[Sequence[int]]], torch.Tensor]) -> torch.Tensor:
+    """``score(inputs)``, running ``score`` on each distinct input only once.
+
+    Different texts often reach a victim as the same ids: a candidate word
+    missing from its vocabulary reads as the unknown token, as does the
+    unknown token put in for such a word to rank it. In an attack's batches
+    about one row in six repeats another, and the model need not see it twice.
+
+    Usage::
+
+        scores = score_distinct([tokenizer.encode(t) for t in texts], score_id_rows)
+    """
+    row_of: Dict[Hashable, int] = {}
+    distinct: List[Sequence[int]] = []
+    rows: List[int] = []
+    for ids in inputs:
+        key = tuple(ids)
+        row = row_of.get(key)
+        if row is None:
+            row = row_of[key] = len(distinct)
+            distinct.append(ids)
+        rows.append(row)
+    scores = score(distinct)
+    if len(distinct) == len(rows):
+        return scores
+    return scores.index_select(0, torch.as_tensor(rows, device=scores.device))
 
 
 class XMTCModelWrapper(ModelWrapper):
