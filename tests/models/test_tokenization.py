@@ -1,9 +1,12 @@
 """AttentionXML tokenization, vocabularies and GloVe initial embeddings."""
+import random
+
 import numpy as np
 import pytest
 import torch
 from nltk.tokenize import word_tokenize
 
+from textattack_xmtc.datasets import load_corpus
 from textattack_xmtc.glove import load_glove
 from textattack_xmtc.models.tokenization import (
     PAD_TOKEN,
@@ -140,3 +143,20 @@ def test_encode_equals_looking_up_the_words_of_nltk_tokens():
             ids = [tokenizer.word_to_id.get(word, 1) for word in expected][:300] or [1]
             assert tokenizer.encode(variant) == ids
             assert tokenizer.encode(variant) == ids  # again, from the cache
+
+
+def test_encode_edit_equals_encode_along_an_attack_like_sequence_of_texts():
+    words = load_corpus("reuters21578", split="test").texts[3].split()
+    vocab = ["<PAD>", "<UNK>"] + sorted({token.lower() for token in words})[::2]  # half the words are unknown
+    tokenizer = AttentionXMLTokenizer(vocab, max_length=40)  # shorter than the text: truncation too
+    rng = random.Random(0)
+    texts = [" ".join(words)]
+    for _ in range(300):
+        edited = list(words)
+        position = rng.randrange(len(edited))
+        edited[position] = rng.choice(["<UNK>", "oil", "U.S.", "end.", "said,", "»", '"', "cannot", ""])
+        texts.append(" ".join(edited))
+        if rng.random() < 0.1:
+            words = edited  # the attack keeps a swap
+    fresh = AttentionXMLTokenizer(vocab, max_length=40)
+    assert [tokenizer.encode_edit(text) for text in texts] == [fresh.encode(text) for text in texts]

@@ -6,12 +6,12 @@ import pytest
 from nltk.tokenize import NLTKWordTokenizer
 
 from textattack_xmtc.datasets import load_corpus
-from textattack_xmtc.models.word_tokenize import CUTS, segment_tokens, segments, word_tokenize
+from textattack_xmtc.models.word_tokenize import CUTS, SegmentedText, segment_tokens, segments, word_tokenize
 
 NLTK = NLTKWordTokenizer()
 PIECES = ['"', "''", "'", "'s", "'S", "n't", "'ll", ".", "...", ",", ":", "5", "3,000", "(", ")",
           "[", "--", "—", "«", "»", "“", "’", "?", "!", ";", "%", "$", "@", "*", "wanna", "'tis",
-          "'Twas", "cannot", "gonna", "gimme", "U.S.", "Corp.", "Inc", "dog", "Acme", "rock'",
+          "'Twas", "cannot", "gonna", "gimme", "Gotta", "LEMME", "naïve", "U.S.", "Corp.", "Inc", "dog", "Acme", "rock'",
           "'n'", "'em", "d'ye", "more'n", "über", "<", ">", "5.", "a", "end.", "x.", "».", "'.",
           ".'", ')".', '")', "n'T", "'LL", "Wanna", "D'ye", ":5", ",5", "'re", "``", "`"]
 SPACES = [" ", " ", " ", "  ", "\n", "\t", " \n ", ""]
@@ -67,3 +67,62 @@ def test_a_swap_leaves_other_segments_unchanged():
     words[100] = "swapped"
     after = set(segments(" ".join(words)))
     assert len(before - after) <= 2 and len(after - before) <= 1
+
+
+def test_words_of_letters_alone_match_nltk_including_the_ones_it_splits():
+    vocabulary = {word for text in load_corpus("reuters21578", split="test").texts[:300] for word in text.split()}
+    vocabulary |= {"cannot", "CanNot", "gimme", "Gonna", "gotta", "lemme", "WANNA", "über", "naïve", "Straße"}
+    for word in sorted(vocabulary):
+        for text in (f"x {word} y", f"{word} y", f"x\n{word}\ty"):
+            assert word_tokenize(text, EVERY_SPACE) == NLTK.tokenize(text), repr(text)
+
+
+def random_edit(rng, text):
+    """``text`` with a few characters, a word or a run of whitespace replaced, inserted or deleted."""
+    if not text:
+        return rng.choice(PIECES)
+    start = rng.randrange(len(text) + 1)
+    end = min(len(text), start + rng.choice([0, 1, 2, 5, 12]))
+    insert = rng.choice(["", rng.choice(PIECES), rng.choice(SPACES), rng.choice(PIECES) + rng.choice(SPACES)])
+    return text[:start] + insert + text[end:]
+
+
+def tokens_of(segment, is_last):
+    return segment_tokens(segment, is_last)
+
+
+@pytest.mark.parametrize("cuts", [EVERY_SPACE, CUTS], ids=["every-space", "default"])
+def test_an_edited_segmentation_equals_a_fresh_one(cuts):
+    rng = random.Random(1)
+    edited_count = 0
+    for _ in range(300):
+        text = random_text(rng) + random_text(rng)
+        current = SegmentedText.build(text, tokens_of, cuts)
+        for _ in range(10):
+            text = random_edit(rng, text)
+            fresh = SegmentedText.build(text, tokens_of, cuts)
+            edited = current.edited(text, tokens_of, cuts)
+            if edited is not None:
+                edited_count += 1
+                assert edited == fresh, repr(text)
+            current = fresh
+            assert current.values == NLTK.tokenize(text), repr(text)
+    assert edited_count > 1000  # most edits are not in the last segment
+
+
+def test_a_word_swap_in_a_long_text_computes_only_the_segments_around_it():
+    words = [f"word{i}," for i in range(200)]
+    text = " ".join(words)
+    computed = []
+
+    def recording(segment, is_last):
+        computed.append(segment)
+        return segment_tokens(segment, is_last)
+
+    current = SegmentedText.build(text, recording)
+    computed.clear()
+    words[100] = "swapped,"
+    edited = current.edited(" ".join(words), recording)
+    assert edited.values == NLTK.tokenize(" ".join(words))
+    assert computed[-1] == " swapped, " and len(computed) <= 2  # and maybe the segment before
+    assert current.edited(text.replace("word199,", "end."), recording) is None  # the last segment

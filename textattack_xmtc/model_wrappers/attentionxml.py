@@ -90,7 +90,7 @@ class AttentionXMLWrapper(XMTCModelWrapper):
         device = self.device
         if not texts:
             return torch.zeros((0, len(self.labels)), device=device)
-        return score_distinct([self.tokenizer.encode(text) for text in texts], self._score_ids)
+        return score_distinct([self.tokenizer.encode_edit(text) for text in texts], self._score_ids)
 
     def _score_ids(self, sequences: List[List[int]]) -> torch.Tensor:
         input_ids = self.tokenizer.pad(sequences).to(self.device)

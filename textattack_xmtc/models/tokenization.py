@@ -23,7 +23,7 @@ from typing import Callable, Iterable, List, Optional, Sequence, Tuple, Union
 import numpy as np
 import torch
 
-from .word_tokenize import segment_tokens, segments
+from .word_tokenize import SegmentedText, segment_tokens, segments
 
 PAD_TOKEN = "<PAD>"
 UNK_TOKEN = "<UNK>"
@@ -70,6 +70,7 @@ class AttentionXMLTokenizer:
         for index, word in enumerate(words):
             self.word_to_id.setdefault(word, index)
         self._segment_ids: dict = {}  # (segment, is_last) -> ids; see encode()
+        self._last_edit: Optional[SegmentedText] = None  # see encode_edit()
 
     @property
     def vocab_size(self) -> int:
@@ -108,6 +109,29 @@ class AttentionXMLTokenizer:
                 if len(ids) >= self.max_length:
                     return ids[: self.max_length]
         return ids[: self.max_length] or [UNK_ID]
+
+    def encode_edit(self, text: str) -> List[int]:
+        """``encode(text)``, computed from the last text given here when ``text`` is an edit of it.
+
+        An attack's texts differ from the one before in a word or two: only the
+        segments around the change are looked up again (see
+        :class:`~textattack_xmtc.models.word_tokenize.SegmentedText`).
+
+        Usage::
+
+            ids = [tokenizer.encode_edit(text) for text in candidate_texts]
+        """
+        if UNK_TOKEN in text:  # split around the unknown token first: the general path
+            return self.encode(text)
+        last = self._last_edit
+        current = last.edited(text, self._segment_value) if last is not None else None
+        if current is None:
+            current = SegmentedText.build(text, self._segment_value)
+        self._last_edit = current
+        return current.values[: self.max_length] or [UNK_ID]
+
+    def _segment_value(self, segment: str, is_last: bool) -> Tuple[int, ...]:
+        return self._ids_of_segment((segment, is_last))
 
     def _ids_of_segment(self, segment) -> Tuple[int, ...]:
         ids = self._segment_ids.get(segment)

@@ -28,13 +28,19 @@ Usage::
 """
 from __future__ import annotations
 
+import bisect
+import dataclasses
 import functools
 import re
-from typing import Iterator, List, Tuple
+from typing import Callable, Iterator, List, Optional, Sequence, Tuple
 
 _SENTINEL = "a"  # a plain word: no tokenizer rule touches it or its neighbours across whitespace
 # Where a segment may end: the whitespace after one of these characters.
 CUTS = re.compile(r"(?<=[.,;:!?y])\s+")
+_SPACES = re.compile(r"\s+")
+_LETTERS = re.compile(r"[^\W\d_]+")
+# The words of letters alone that NLTK splits (its CONTRACTIONS2 list: can not, gon na, ...).
+_SPLIT_WORDS = frozenset({"cannot", "gimme", "gonna", "gotta", "lemme", "wanna"})
 # What NLTK's final-period rule lets stand between the period and the end of the text.
 _CLOSERS_ONLY = re.compile("[\\]\\)}>\"'\u00bb\u201d\u2019]*")
 
@@ -51,9 +57,27 @@ def _nltk():
 def _segment_tokens(segment: str, is_last: bool) -> Tuple[str, ...]:
     if is_last:
         return tuple(_nltk().tokenize(segment))
-    tokens = _nltk().tokenize(segment + _SENTINEL)
-    if not tokens or tokens[-1] != _SENTINEL:  # cannot happen: the segment ends in whitespace
-        raise RuntimeError(f"sentinel merged into the segment {segment!r}: {tokens!r}")
+    # The rules above hold at every run of whitespace, so a segment that is not last
+    # is tokenized word by word: a swap makes a new segment but only one new word,
+    # and NLTK runs on that word alone (the others come from the cache).
+    tokens: List[str] = []
+    start = 0
+    for run in _SPACES.finditer(segment):
+        if run.start():
+            tokens.extend(_word_tokens(segment[start:run.end()]))
+            start = run.start()
+    return tuple(tokens)
+
+
+@functools.lru_cache(maxsize=1 << 17)
+def _word_tokens(piece: str) -> Tuple[str, ...]:
+    """Tokens of a piece that is not the text's end (it ends in whitespace)."""
+    word = piece.strip()
+    if _LETTERS.fullmatch(word) and word.lower() not in _SPLIT_WORDS:
+        return (word,)  # no rule touches a word of letters alone, bar the few NLTK splits
+    tokens = _nltk().tokenize(piece + _SENTINEL)
+    if not tokens or tokens[-1] != _SENTINEL:  # cannot happen: the piece ends in whitespace
+        raise RuntimeError(f"sentinel merged into the segment {piece!r}: {tokens!r}")
     return tuple(tokens[:-1])
 
 
@@ -74,6 +98,17 @@ def segments(text: str, cuts: re.Pattern = CUTS) -> Iterator[Tuple[str, bool]]:
 
         list(segments("a, b, c"))  # [('a, ', False), (' b, ', False), (' c', True)]
     """
+    for start, end, is_last in segment_spans(text, cuts):
+        yield text[start:end], is_last
+
+
+def segment_spans(text: str, cuts: re.Pattern = CUTS) -> Iterator[Tuple[int, int, bool]]:
+    """The segments of :func:`segments` as ``(start, end, is_last)`` character spans.
+
+    Usage::
+
+        list(segment_spans("a, b, c"))  # [(0, 3, False), (2, 6, False), (5, 7, True)]
+    """
     # The last segment must hold the final period, which may be followed by closers.
     tail = len(text)
     for word in reversed(text.split()):
@@ -83,9 +118,109 @@ def segments(text: str, cuts: re.Pattern = CUTS) -> Iterator[Tuple[str, bool]]:
         tail = text.rindex(word, 0, tail)
     start = 0
     for run in cuts.finditer(text, 0, tail):
-        yield text[start:run.end()], False
+        yield start, run.end(), False
         start = run.start()
-    yield text[start:], True
+    yield start, len(text), True
+
+
+ValueOf = Callable[[str, bool], Sequence]
+
+
+@dataclasses.dataclass(frozen=True)
+class SegmentedText:
+    """A text, its segments and the values (tokens, ids) of each, cheap to edit.
+
+    An attack sends texts that differ from the one before in a word or two.
+    :meth:`edited` finds where the new text differs (common prefix and suffix),
+    keeps the values of the segments before and after that place and computes
+    only the segments in between, where the cuts are searched again. The
+    result equals :meth:`build` on the new text (tests check it); when the
+    change reaches the last segment, whose cut depends on the text's end,
+    :meth:`edited` returns ``None``.
+
+    Usage::
+
+        first = SegmentedText.build(text, value_of)          # value_of(segment, is_last) -> tokens
+        second = first.edited(new_text, value_of) or SegmentedText.build(new_text, value_of)
+        second.values                                          # the tokens of new_text
+    """
+
+    text: str
+    starts: List[int]
+    ends: List[int]
+    offsets: List[int]  # values before segment i; the last entry is len(values)
+    values: List
+
+    @classmethod
+    def build(cls, text: str, value_of: ValueOf, cuts: re.Pattern = CUTS) -> "SegmentedText":
+        starts: List[int] = []
+        ends: List[int] = []
+        offsets = [0]
+        values: List = []
+        for start, end, is_last in segment_spans(text, cuts):
+            starts.append(start)
+            ends.append(end)
+            values.extend(value_of(text[start:end], is_last))
+            offsets.append(len(values))
+        return cls(text, starts, ends, offsets, values)
+
+    def edited(self, text: str, value_of: ValueOf, cuts: re.Pattern = CUTS) -> Optional["SegmentedText"]:
+        old = self.text
+        prefix = _common_prefix_length(old, text)
+        if prefix == len(old) == len(text):
+            return self
+        suffix = _common_suffix_length(old, text, min(len(old), len(text)) - prefix)
+        changed_end = len(old) - suffix  # old[prefix:changed_end] was replaced
+        # Segment i stays if it ends before the change: its cut run ends at a character
+        # both texts share. Segment j stays (shifted) if the character before its
+        # opening run, which makes that run a cut, lies in the common suffix.
+        first = bisect.bisect_left(self.ends, prefix)
+        after = bisect.bisect_left(self.starts, changed_end + 1)
+        if after >= len(self.starts) or first >= after:
+            return None  # the last segment changed: the end-of-text rules may move its cut
+        delta = len(text) - len(old)
+        starts, ends = [self.starts[first]], []
+        for run in cuts.finditer(text, self.ends[first - 1] if first else 0, self.starts[after] + delta):
+            ends.append(run.end())
+            starts.append(run.start())
+        ends.append(self.ends[after - 1] + delta)
+        base = self.offsets[first]
+        middle: List = []
+        offsets = []
+        for start, end in zip(starts, ends):
+            offsets.append(base + len(middle))
+            middle.extend(value_of(text[start:end], False))
+        shift = base + len(middle) - self.offsets[after]
+        return SegmentedText(
+            text,
+            self.starts[:first] + starts + [start + delta for start in self.starts[after:]],
+            self.ends[:first] + ends + [end + delta for end in self.ends[after:]],
+            self.offsets[:first] + offsets + [offset + shift for offset in self.offsets[after:]],
+            self.values[:base] + middle + self.values[self.offsets[after]:],
+        )
+
+
+def _common_prefix_length(first: str, second: str) -> int:
+    # Binary search on slices: each comparison runs in C, unlike a loop over characters.
+    low, high = 0, min(len(first), len(second))
+    while low < high:
+        middle = (low + high + 1) // 2
+        if first[:middle] == second[:middle]:
+            low = middle
+        else:
+            high = middle - 1
+    return low
+
+
+def _common_suffix_length(first: str, second: str, limit: int) -> int:
+    low, high = 0, limit
+    while low < high:
+        middle = (low + high + 1) // 2
+        if first[len(first) - middle:] == second[len(second) - middle:]:
+            low = middle
+        else:
+            high = middle - 1
+    return low
 
 
 def word_tokenize(text: str, cuts: re.Pattern = CUTS) -> List[str]:
