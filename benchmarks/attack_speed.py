@@ -135,7 +135,7 @@ def main() -> None:
     parser.add_argument("--targets", type=int, default=20, help="number of targets")
     parser.add_argument("--k", type=int, default=5)
     parser.add_argument("--threads", type=int, default=2,
-                        help="torch CPU threads for both methods (default: 2; on small CPUs 1 is often faster)")
+                        help="torch CPU threads for both methods (default: 2)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
 
