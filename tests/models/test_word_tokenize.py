@@ -14,7 +14,7 @@ PIECES = ['"', "''", "'", "'s", "'S", "n't", "'ll", ".", "...", ",", ":", "5", "
           "'Twas", "cannot", "gonna", "gimme", "Gotta", "LEMME", "naïve", "U.S.", "Corp.", "Inc", "dog", "Acme", "rock'",
           "'n'", "'em", "d'ye", "more'n", "über", "<", ">", "5.", "a", "end.", "x.", "».", "'.",
           ".'", ')".', '")', "n'T", "'LL", "Wanna", "D'ye", ":5", ",5", "'re", "``", "`"]
-SPACES = [" ", " ", " ", "  ", "\n", "\t", " \n ", ""]
+SPACES = [" ", " ", " ", "  ", "\n", "\t", " \n ", "", "\xa0", " \u2009", "\x1c"]
 
 
 def random_text(rng):

@@ -19,8 +19,11 @@ The text's start needs no care: a segment that is not first starts with
 whitespace, where the start-of-text rule (``^"``) cannot match. Segments end
 at whitespace after a word ending in ``. , ; : ! ? y`` (every ~10 words in
 news text), so a swap moves no cut except its own and the other segments come
-from the cache. The result is exactly ``NLTKWordTokenizer().tokenize(text)``;
-the tests check it on the built-in corpus and on adversarial strings.
+from the cache. The rules hold at any run of whitespace (the tests cut at
+every one), so a segment seen for the first time is tokenized word by word,
+and :class:`SegmentedText` cuts again only around an edit. The result is
+exactly ``NLTKWordTokenizer().tokenize(text)``; the tests check it on the
+built-in corpus, on adversarial strings and along random edits.
 
 Usage::
 
