@@ -63,6 +63,7 @@ def test_batch_encode_pads_to_the_batch_longest_text(tokenizer):
     assert batch.dtype == torch.long
     assert batch.tolist() == [[8, 9, 1], [2, 0, 0]]
     assert tokenizer.pad([[5], [6, 7]], length=4).tolist() == [[5, 0, 0, 0], [6, 7, 0, 0]]
+    assert tokenizer.pad([(5, 6, 7), []], length=2).tolist() == [[5, 6], [0, 0]]  # tuples, truncation, empty
 
 
 def test_vocabulary_must_start_with_pad_and_unk():
