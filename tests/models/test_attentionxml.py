@@ -188,7 +188,7 @@ def test_load_checked_state_dict_is_strict():
     with torch.no_grad():
         torch.testing.assert_close(source(ids), target(ids))
     wrong = make_network(labels_num=5)
-    with pytest.raises(CheckpointError, match=r"x: .*attention\.attention\.weight: expected shape \[3, 10\], got \[5, 10\]"):
+    with pytest.raises(CheckpointError, match=r"x: .*attention\.attention\.weight: expected shape \[3, 10\], found \[5, 10\]"):
         target.load_checked_state_dict(wrong.state_dict(), source="x")
 
 

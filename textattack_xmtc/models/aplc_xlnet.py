@@ -48,6 +48,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from ..errors import CheckpointError, ModelLoadError
+from .state_dicts import state_dict_problems
 
 PathLike = Union[str, os.PathLike]
 
@@ -495,16 +496,7 @@ def check_state_dict(state_dict: Mapping[str, torch.Tensor], expected: Mapping[s
 
         check_state_dict(state, expected_shapes(network), "checkpoint/pytorch_model.bin")
     """
-    problems = []
-    missing = [key for key in expected if key not in state_dict]
-    unexpected = [key for key in state_dict if key not in expected]
-    if missing:
-        problems.append(f"missing keys {_abbreviate(missing)}")
-    if unexpected:
-        problems.append(f"unexpected keys {_abbreviate(unexpected)}")
-    for key, shape in expected.items():
-        if key in state_dict and tuple(state_dict[key].shape) != tuple(shape):
-            problems.append(f"{key}: expected shape {list(shape)}, found {list(state_dict[key].shape)}")
+    problems = state_dict_problems(state_dict, expected)
     if problems:
         described = ""
         if config is not None:
@@ -515,9 +507,6 @@ def check_state_dict(state_dict: Mapping[str, torch.Tensor], expected: Mapping[s
                               + "; ".join(problems))
 
 
-def _abbreviate(keys: Sequence[str], limit: int = 10) -> str:
-    shown = ", ".join(keys[:limit])
-    return f"[{shown}{f', ... ({len(keys) - limit} more)' if len(keys) > limit else ''}]"
 
 
 def load_original_state_dict(path: PathLike) -> Dict[str, torch.Tensor]:

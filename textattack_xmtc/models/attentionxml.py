@@ -38,6 +38,7 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from ..errors import CheckpointError
+from .state_dicts import state_dict_problems
 from .tokenization import PAD_ID
 
 
@@ -350,17 +351,7 @@ def check_state_dict(state_dict: Mapping[str, torch.Tensor], config: AttentionXM
 
         check_state_dict(state, config, "models/AttentionXML-EUR-Lex")
     """
-    expected = expected_shapes(config)
-    problems = []
-    missing = [key for key in expected if key not in state_dict]
-    unexpected = [key for key in state_dict if key not in expected]
-    if missing:
-        problems.append(f"missing keys {missing}")
-    if unexpected:
-        problems.append(f"unexpected keys {unexpected}")
-    for key, shape in expected.items():
-        if key in state_dict and tuple(state_dict[key].shape) != shape:
-            problems.append(f"{key}: expected shape {list(shape)}, got {list(state_dict[key].shape)}")
+    problems = state_dict_problems(state_dict, expected_shapes(config))
     if problems:
         raise CheckpointError(
             f"{source}: not an AttentionXML state dict of the expected shapes "
