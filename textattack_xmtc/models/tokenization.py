@@ -105,7 +105,7 @@ class AttentionXMLTokenizer:
             if position:
                 ids.append(UNK_ID)
             for segment in segments(piece):
-                ids.extend(self._ids_of_segment(segment))
+                ids.extend(self._ids_of_segment(*segment))
                 if len(ids) >= self.max_length:
                     return ids[: self.max_length]
         return ids[: self.max_length] or [UNK_ID]
@@ -124,23 +124,21 @@ class AttentionXMLTokenizer:
         if UNK_TOKEN in text:  # split around the unknown token first: the general path
             return self.encode(text)
         last = self._last_edit
-        current = last.edited(text, self._segment_value) if last is not None else None
+        current = last.edited(text, self._ids_of_segment) if last is not None else None
         if current is None:
-            current = SegmentedText.build(text, self._segment_value)
+            current = SegmentedText.build(text, self._ids_of_segment)
         self._last_edit = current
         return current.values[: self.max_length] or [UNK_ID]
 
-    def _segment_value(self, segment: str, is_last: bool) -> Tuple[int, ...]:
-        return self._ids_of_segment((segment, is_last))
-
-    def _ids_of_segment(self, segment) -> Tuple[int, ...]:
-        ids = self._segment_ids.get(segment)
+    def _ids_of_segment(self, segment: str, is_last: bool) -> Tuple[int, ...]:
+        key = (segment, is_last)
+        ids = self._segment_ids.get(key)
         if ids is None:
             if len(self._segment_ids) >= _SEGMENT_CACHE_SIZE:
                 self._segment_ids.clear()
             lookup = self.word_to_id.get
-            ids = tuple(lookup(word, UNK_ID) for word in _segment_words(segment))
-            self._segment_ids[segment] = ids
+            ids = tuple(lookup(word, UNK_ID) for word in _segment_words(key))
+            self._segment_ids[key] = ids
         return ids
 
     def pad(self, sequences: Sequence[Sequence[int]], length: Optional[int] = None) -> torch.Tensor:
