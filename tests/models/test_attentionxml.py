@@ -232,3 +232,31 @@ def test_unrelated_rows_and_deeper_networks_do_not_share():
         network.lstm._shared_context = lambda *args: pytest.fail("shared path taken")
         with torch.no_grad():
             network(padded(batch))
+
+
+def test_shared_path_runs_only_shapes_that_are_multiples(monkeypatch):
+    """oneDNN builds a kernel per shape: rows and steps are rounded so that few shapes occur."""
+    import textattack_xmtc.models.attentionxml as module
+
+    network = make_network(seed=5)
+    multiple = network.lstm.shape_multiple
+    shapes = []
+    original = module._lstm_direction
+    monkeypatch.setattr(module, "_lstm_direction",
+                        lambda inputs, *rest: shapes.append(tuple(inputs.shape[:2])) or original(inputs, *rest))
+    with torch.no_grad():
+        for batch in attack_like_batches(torch.Generator().manual_seed(3)):
+            network(padded(batch))
+    assert shapes
+    heads = [steps for rows, steps in shapes if rows == 1]
+    rests = [(rows, steps) for rows, steps in shapes if rows > 1]
+    assert all(steps % multiple == 0 for steps in heads)
+    assert rests and all(rows % multiple == 0 and steps % multiple == 0 for rows, steps in rests)
+
+
+def test_inference_never_takes_the_slow_packed_kernel_unless_asked():
+    network = make_network(seed=6)
+    network.lstm._packed = lambda *args: pytest.fail("packed path taken")
+    with torch.no_grad():
+        network(padded(SEQUENCES))  # mixed lengths: no shared prefix
+        network(torch.tensor([SEQUENCES[0]]))

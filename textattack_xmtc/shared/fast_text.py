@@ -16,6 +16,7 @@ Usage::
 """
 from __future__ import annotations
 
+import functools
 import weakref
 from collections import OrderedDict
 from typing import List
@@ -40,6 +41,9 @@ def _word_offsets(text: AttackedText) -> List[int]:
     return offsets
 
 
+# Memoised: an attack proposes the same few hundred words (and its unknown token) again and
+# again, and TextAttack's word splitting compiles-and-searches two regexes per call.
+@functools.lru_cache(maxsize=1 << 16)
 def _as_one_word(word: str):
     """The single word TextAttack would read ``word`` as ("<UNK>" -> "UNK"), else None."""
     pieces = words_from_text(word)
