@@ -59,9 +59,11 @@ class KeywordVictim(XMTCModelWrapper):
         self.unk_token = "<UNK>"
         self.max_words = None
         self.batches = []
+        self.texts = []
 
     def __call__(self, texts):
         self.batches.append(len(texts))
+        self.texts.extend(texts)
         rows = []
         for text in texts:
             logits = torch.full((len(self.labels),), self.bias)

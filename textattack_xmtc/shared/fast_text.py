@@ -17,19 +17,22 @@ Usage::
 from __future__ import annotations
 
 import functools
-import weakref
 from collections import OrderedDict
 from typing import List
 
 from textattack.shared import AttackedText
 from textattack.shared.utils import words_from_text
 
-# Character offset of each word, per text (computed once, freed with the text).
-_offsets = weakref.WeakKeyDictionary()
+_OFFSETS = "_xmtc_word_offsets"
 
 
 def _word_offsets(text: AttackedText) -> List[int]:
-    offsets = _offsets.get(text)
+    """Character offset of each word, computed once per text and kept on it.
+
+    Kept as an attribute, not in a dictionary keyed by the text: hashing an
+    ``AttackedText`` joins and hashes its whole string on every lookup.
+    """
+    offsets = text.__dict__.get(_OFFSETS)
     if offsets is None:
         # Same search as TextAttack: each word is found after the previous one.
         offsets, position, raw = [], 0, text.text
@@ -37,7 +40,7 @@ def _word_offsets(text: AttackedText) -> List[int]:
             start = raw.index(word, position)
             offsets.append(start)
             position = start + len(word)
-        _offsets[text] = offsets
+        setattr(text, _OFFSETS, offsets)
     return offsets
 
 
