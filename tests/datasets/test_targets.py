@@ -45,7 +45,10 @@ def test_target_survives_pickle_and_plain_json():
     ({"text": "   ", "labels": ["acq"], "target": "acq"}, "'text' must be a non-empty string"),
     ({"text": "t", "labels": "acq", "target": "acq"}, "'labels' must be a list"),
     ({"text": "t", "labels": ["acq"], "target": 7}, "index 7 is out of range"),
+    ({"text": "t", "labels": ["ACQ"], "target": "acq"}, "unknown true label 'ACQ'"),
+    ({"text": "t", "labels": ["acq", 9], "target": "acq"}, "true index 9 is out of range"),
     ("{not json", "not valid JSON"),
+    ('[{"text": "t"}]', "one JSON object per line"),
 ])
 def test_bad_row_names_file_line_and_problem(tmp_path, row, problem):
     path = write_jsonl(tmp_path / "bad.jsonl", [GOOD, "", row])
@@ -82,3 +85,32 @@ def test_builtin_dataset_targets_are_auto():
     dataset = load_targets("reuters21578")
     target = XMTCTarget.parse(dataset[0][1])
     assert target.target == "auto" and target.labels
+
+
+def test_byte_order_marks_are_read_as_utf8(tmp_path):
+    csv_path = tmp_path / "excel.csv"
+    csv_path.write_bytes("text,labels,target\nBuys rival,acq,acq\n".encode("utf-8-sig"))
+    jsonl_path = tmp_path / "bom.jsonl"
+    jsonl_path.write_bytes((json.dumps(GOOD) + "\n").encode("utf-8-sig"))
+    for path in (csv_path, jsonl_path):
+        assert XMTCTarget.parse(read_targets(path, labels=LABELS)[0][1]).target == "acq"
+
+
+def test_csv_header_names_are_stripped_and_a_missing_one_shows_what_was_found(tmp_path):
+    path = tmp_path / "spaced.csv"
+    path.write_text("text, labels, target\nBuys rival,acq,acq\n")
+    assert XMTCTarget.parse(read_targets(path, labels=LABELS)[0][1]).labels == ["acq"]
+    path.write_text("body,labels,target\nx,acq,acq\n")
+    with pytest.raises(TargetFormatError, match=r"found \['body', 'labels', 'target'\]"):
+        read_targets(path)
+
+
+def test_undecodable_and_broken_gzip_files_are_named(tmp_path):
+    latin = tmp_path / "latin.jsonl"
+    latin.write_bytes(b'{"text": "caf\xe9", "labels": ["acq"], "target": "acq"}\n')
+    with pytest.raises(TargetFormatError, match=r"latin\.jsonl: not UTF-8 text"):
+        read_targets(latin)
+    fake = tmp_path / "fake.jsonl.gz"
+    fake.write_text(json.dumps(GOOD) + "\n")
+    with pytest.raises(TargetFormatError, match=r"fake\.jsonl\.gz: not a readable gzip file"):
+        read_targets(fake)

@@ -82,6 +82,22 @@ def test_k_at_least_number_of_labels_is_skipped(victim):
         assert "every label is always in the top-k" in result.skip_reason
 
 
+def test_a_row_skipped_for_its_k_names_its_own_target_not_the_previous_row_s(victim):
+    goal = PositiveTargetedTopK(victim, k=5)
+    start(goal, "orig", labels=["b"], target="b")
+    skipped = start(goal, "orig", labels=["a"], target="a", k=8)
+    assert skipped.goal_status == Status.SKIPPED
+    assert skipped.output.label == "a" and skipped.output.rank == 1
+
+
+def test_a_score_type_contradicting_the_wrapper_and_a_bad_batch_size_are_refused(victim):
+    with pytest.raises(ValueError, match="returns probabilities, so score_type='logits'"):
+        PositiveTargetedTopK(victim, score_type="logits")
+    for size in (0, -1):
+        with pytest.raises(ValueError, match="model_batch_size"):
+            PositiveTargetedTopK(victim, model_batch_size=size)
+
+
 def test_row_k_overrides_default_and_index_targets(victim):
     goal = PositiveTargetedTopK(victim, k=5)
     first = start(goal, "orig", labels=["c"], target=2, k=2)  # label index 2 is "c", rank 3 > 2

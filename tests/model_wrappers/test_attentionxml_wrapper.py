@@ -283,3 +283,28 @@ def test_read_original_labels_formats(tmp_path):
     starts_with_x = tmp_path / "labels-x.txt"
     starts_with_x.write_text("xylem\n")  # 'x' is also how zlib streams start: still text
     assert read_original_labels(starts_with_x) == ["xylem"]
+
+
+@pytest.mark.parametrize("damage, problem", [
+    (lambda d: (d / "model.pt").unlink(), "weights not found"),
+    (lambda d: (d / "labels.txt").unlink(), "label list not found"),
+    (lambda d: _edit_metadata(d, format_version="two"), "cannot load this attentionxml directory"),
+    (lambda d: _edit_metadata(d, max_length=0), "max_length must be positive"),
+    (lambda d: (d / "xmtc_model.json").write_text("[1, 2]"), "not a valid saved-model file"),
+])
+def test_a_damaged_saved_directory_is_a_load_error_naming_it(wrapper, tmp_path, damage, problem):
+    from textattack_xmtc.model_wrappers import ModelLoadError, load_victim
+
+    directory = tmp_path / "damaged"
+    wrapper.save(directory)
+    damage(directory)
+    with pytest.raises(ModelLoadError, match=problem) as error:
+        load_victim(str(directory))
+    assert "damaged" in str(error.value)
+
+
+def _edit_metadata(directory, **changes):
+    path = directory / "xmtc_model.json"
+    metadata = json.loads(path.read_text())
+    metadata.update(changes)
+    path.write_text(json.dumps(metadata))

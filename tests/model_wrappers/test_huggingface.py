@@ -70,3 +70,20 @@ def test_save_round_trip(hf_multilabel_dir, tmp_path):
     victim.save(tmp_path / "again")
     again = load_victim(str(tmp_path / "again"))
     assert torch.allclose(victim(TEXTS), again(TEXTS))
+
+
+def test_a_directory_without_weights_or_tokenizer_is_named(hf_multilabel_dir, tmp_path):
+    import shutil
+
+    config_only = tmp_path / "config-only"
+    config_only.mkdir()
+    shutil.copy(hf_multilabel_dir / "config.json", config_only / "config.json")
+    with pytest.raises(ModelLoadError, match=r"config-only: .*no weights"):
+        load_victim(str(config_only))
+    no_tokenizer = tmp_path / "no-tokenizer"
+    shutil.copytree(hf_multilabel_dir, no_tokenizer)
+    for path in no_tokenizer.iterdir():
+        if "token" in path.name or path.name == "vocab.txt":
+            path.unlink()
+    with pytest.raises(ModelLoadError, match=r"no-tokenizer: could not load the tokenizer"):
+        load_victim(str(no_tokenizer))

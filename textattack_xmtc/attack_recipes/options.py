@@ -23,6 +23,7 @@ keyword                    environment variable    default
 """
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, fields
 from typing import Optional
@@ -30,6 +31,7 @@ from typing import Optional
 from ..encoders import DEFAULT_ENCODER, ENCODER_NAMES
 
 CANDIDATE_SOURCES = ("glove", "mlm")
+MIN_SIMILARITY = 1.0 - math.pi
 WIR_METHODS = ("unk", "gradient", "random")
 
 
@@ -81,6 +83,10 @@ class RecipeOptions:
             raise ValueError(f"wir must be one of {WIR_METHODS}, got {self.wir!r}")
         if self.min_similarity is not None and self.encoder.lower() == "none":
             raise ValueError("min_similarity needs a sentence encoder; encoder is 'none'")
+        if self.min_similarity is not None and not MIN_SIMILARITY <= self.min_similarity <= 1.0:
+            # The paper's similarity, 1 - arccos(cos), lies in [1 - pi, 1]; NaN fails this too.
+            raise ValueError(f"min_similarity must be between {MIN_SIMILARITY:.4f} (1 - pi) and 1, "
+                             f"got {self.min_similarity}")
 
 
 _INTEGERS = {"k", "max_candidates"}

@@ -18,6 +18,7 @@ Each recipe composes:
 from __future__ import annotations
 
 from textattack.attack_recipes import AttackRecipe
+from textattack.models.wrappers import ModelWrapper
 from textattack.constraints.pre_transformation import (
     MaxModificationRate,
     MaxWordIndexModification,
@@ -56,13 +57,19 @@ class XMTCRecipe(AttackRecipe):
         if opts.min_similarity is not None:
             constraints.append(DocumentSimilarity(encoder, opts.min_similarity))
         goal_function = cls.goal_function_class(model_wrapper, k=opts.k, score_type=opts.score_type)
-        if opts.wir == "gradient" and not callable(getattr(model_wrapper, "get_grad", None)):
+        if opts.wir == "gradient" and not _has_gradients(model_wrapper):
             raise ValueError(f"wir='gradient' needs a victim with get_grad(); "
                              f"{type(model_wrapper).__name__} has none (use wir='unk')")
         search_method = GreedyWordSwapWIRFast(
             wir_method=opts.wir, unk_token=getattr(model_wrapper, "unk_token", "[UNK]"))
         return XMTCAttack(goal_function, constraints, transformation, search_method,
                           encoder=encoder, candidate_source=transformation.source_name)
+
+
+def _has_gradients(model_wrapper) -> bool:
+    """Whether the wrapper implements ``get_grad`` (TextAttack's base class only raises)."""
+    get_grad = getattr(type(model_wrapper), "get_grad", None)
+    return callable(get_grad) and get_grad is not getattr(ModelWrapper, "get_grad", None)
 
 
 def candidate_source(opts: RecipeOptions):

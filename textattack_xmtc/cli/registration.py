@@ -103,6 +103,10 @@ def extend_dataset_args(dataset_args_module) -> None:
     def _create_dataset_from_args(cls, args):
         source = getattr(args, "dataset_from_file", None)
         if not is_targets_source(source):
+            if source and _uses_our_recipe(args) and not source.endswith(".py"):
+                raise SystemExit(
+                    f"textattack-xmtc: error: {source}: not a targets file; give a .jsonl, .jsonl.gz or "
+                    ".csv file, the name of a built-in dataset, or a TextAttack Python dataset file (.py)")
             return textattack_create(cls, args)
         from ..datasets.targets import load_targets
 

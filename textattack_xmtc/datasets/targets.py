@@ -18,6 +18,7 @@ import csv
 import gzip
 import io
 import json
+import zlib
 from pathlib import Path
 from typing import Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
@@ -106,10 +107,18 @@ class XMTCDataset(textattack.datasets.Dataset):
             yield target
 
     def validate_labels(self, labels: Sequence[str]) -> None:
-        """Raise :class:`TargetFormatError` for the first target the model does not know."""
+        """Raise :class:`TargetFormatError` for the first target or true label the model does not know.
+
+        A true label the model lacks would silently stop counting as true (a
+        negative attack could then "pull in" a label the document has), so it
+        is an error: drop such labels from the file (for instance labels absent
+        from the model's training data).
+        """
         known = {name: i for i, name in enumerate(labels)}
         for target in self.targets():
             _check_label(target.target, known, target.source, field="target")
+            for label in target.labels:
+                _check_label(label, known, target.source, field="true")
 
 
 def _check_label(label: Label, known: dict, source: str, field: str) -> None:
@@ -122,9 +131,10 @@ def _check_label(label: Label, known: dict, source: str, field: str) -> None:
         return
     if label not in known:
         examples = ", ".join(repr(name) for name in list(known)[:5])
+        hint = "; drop it from the row's labels if the model was never trained on it" if field == "true" else ""
         raise TargetFormatError(
             f"{source}: unknown {field} label {label!r}; the model has {len(known)} labels "
-            f"(e.g. {examples})")
+            f"(e.g. {examples}){hint}")
 
 
 def read_targets(path: Union[str, Path], labels: Optional[Sequence[str]] = None,
@@ -140,8 +150,14 @@ def read_targets(path: Union[str, Path], labels: Optional[Sequence[str]] = None,
     if not path.is_file():
         raise TargetFormatError(f"{path}: no such targets file")
     rows = _read_csv_rows(path) if path.suffix.lower() == ".csv" else _read_jsonl_rows(path)
-    examples = [(text, target) for text, target in (_row_to_example(row, where, default_k)
-                                                    for where, row in rows)]
+    try:
+        examples = [(text, target) for text, target in (_row_to_example(row, where, default_k)
+                                                        for where, row in rows)]
+    except UnicodeDecodeError as error:
+        raise TargetFormatError(f"{path}: not UTF-8 text ({error.reason} at byte {error.start} of a "
+                                "line); save the file as UTF-8") from None
+    except (gzip.BadGzipFile, EOFError, zlib.error) as error:
+        raise TargetFormatError(f"{path}: not a readable gzip file ({error})") from None
     if not examples:
         raise TargetFormatError(f"{path}: the file holds no targets")
     dataset = XMTCDataset(examples, name=path.name)
@@ -151,9 +167,10 @@ def read_targets(path: Union[str, Path], labels: Optional[Sequence[str]] = None,
 
 
 def _open_text(path: Path) -> io.TextIOBase:
+    # utf-8-sig: spreadsheets and some editors start UTF-8 files with a byte-order mark.
     if path.suffix == ".gz":
-        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8")
-    return open(path, encoding="utf-8", newline="")
+        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8-sig", newline="")
+    return open(path, encoding="utf-8-sig", newline="")
 
 
 def _read_jsonl_rows(path: Path) -> Iterator[Tuple[str, dict]]:
@@ -165,20 +182,24 @@ def _read_jsonl_rows(path: Path) -> Iterator[Tuple[str, dict]]:
             try:
                 row = json.loads(line)
             except json.JSONDecodeError as error:
-                raise TargetFormatError(f"{where}: not valid JSON ({error.msg})") from None
+                raise TargetFormatError(f"{where}: not valid JSON ({error.msg}); a targets file holds "
+                                        "one JSON object per line (JSON Lines)") from None
             if not isinstance(row, dict):
-                raise TargetFormatError(f"{where}: expected a JSON object, got {type(row).__name__}")
+                raise TargetFormatError(f"{where}: expected a JSON object, got {type(row).__name__}; "
+                                        "a targets file holds one JSON object per line (JSON Lines)")
             yield where, row
 
 
 def _read_csv_rows(path: Path) -> Iterator[Tuple[str, dict]]:
     with _open_text(path) as handle:
         reader = csv.DictReader(handle)
-        missing = {"text", "labels", "target"} - set(reader.fieldnames or [])
+        found = reader.fieldnames or []
+        reader.fieldnames = [name.strip() for name in found]  # "text, labels, target" is meant well
+        missing = {"text", "labels", "target"} - set(reader.fieldnames)
         if missing:
             raise TargetFormatError(
                 f"{path}, line 1: the CSV header lacks column(s) {sorted(missing)}; "
-                "expected text,labels,target[,k]")
+                f"expected text,labels,target[,k], found {found}")
         for row in reader:
             where = f"{path}, line {reader.line_num}"
             yield where, _csv_row_to_json(row, where)

@@ -61,6 +61,9 @@ class TopKGoalFunction(GoalFunction):
                  labels: Optional[Sequence[str]] = None, model_batch_size: int = DEFAULT_BATCH_SIZE, **kwargs):
         if isinstance(k, bool) or not isinstance(k, int) or k <= 0:
             raise ValueError(f"k must be a positive integer, got {k!r}")
+        if isinstance(model_batch_size, bool) or not isinstance(model_batch_size, int) or model_batch_size <= 0:
+            raise ValueError(f"model_batch_size (--model-batch-size) must be a positive integer, "
+                             f"got {model_batch_size!r}")
         super().__init__(model_wrapper, model_batch_size=model_batch_size, **kwargs)
         self.default_k = k
         self.score_type = _resolve_score_type(model_wrapper, score_type)
@@ -78,7 +81,9 @@ class TopKGoalFunction(GoalFunction):
         scores = self._scores([attacked_text.tokenizer_input])
         self.num_labels = scores.shape[1]
         self.true_labels = self._true_label_indices(spec)
-        self.skip_reason = self._check_k() or self._prepare(spec, scores[0])
+        # Prepared even when k rules the example out, so that its result names its own target.
+        preparation = self._prepare(spec, scores[0])
+        self.skip_reason = self._check_k() or preparation
         # Gradient word importance (wir_method="gradient") differentiates this goal's margin.
         self.model.grad_objective = self.gradient_objective
         if self.use_cache:  # the initial text costs no second model call
@@ -349,7 +354,12 @@ def _kth_best_other(raw: torch.Tensor, rank: torch.Tensor, k: int) -> torch.Tens
 
 
 def _resolve_score_type(model_wrapper, score_type: Optional[str]) -> str:
-    score_type = score_type or getattr(model_wrapper, "score_type", None)
+    declared = getattr(model_wrapper, "score_type", None)
+    if score_type and declared in SCORE_TYPES and score_type != declared:
+        raise ValueError(
+            f"{type(model_wrapper).__name__} returns {declared}, so score_type={score_type!r} "
+            "(XMTC_SCORE_TYPE) would misread its scores; leave it unset for this wrapper")
+    score_type = score_type or declared
     if score_type not in SCORE_TYPES:
         raise ValueError(
             f"tell the goal function whether {type(model_wrapper).__name__} returns probabilities "

@@ -75,7 +75,12 @@ def _load_from_path(path: Path) -> XMTCModelWrapper:
             f"(built-in: {', '.join(sorted(_builtin_names()))})")
     loader = _loader_for(path)  # raises, naming the files, for a half-complete checkpoint
     if loader is not None:
-        return loader()
+        try:
+            return loader()
+        except ModelLoadError:
+            raise
+        except (OSError, ValueError, TypeError, KeyError) as error:
+            raise ModelLoadError(f"{path}: cannot load this checkpoint: {error}") from error
     from .huggingface import HuggingFaceMultilabelWrapper
 
     hint = HuggingFaceMultilabelWrapper.near_miss(path)
@@ -131,13 +136,19 @@ def _load_saved(path: Path) -> XMTCModelWrapper:
     meta_file = path / SAVED_MODEL_FILE
     try:
         architecture = json.loads(meta_file.read_text(encoding="utf-8"))["architecture"]
-    except (ValueError, KeyError) as error:
-        raise ModelLoadError(f"{meta_file}: not a valid saved-model file ({error})") from None
+    except (ValueError, KeyError, TypeError) as error:
+        raise ModelLoadError(f"{meta_file}: not a valid saved-model file ({error!r})") from None
     classes = _architectures()
-    if architecture not in classes:
+    if not isinstance(architecture, str) or architecture not in classes:
         raise ModelLoadError(f"{meta_file}: unknown architecture {architecture!r}; this version "
                              f"knows {', '.join(sorted(classes))}")
-    return classes[architecture].from_directory(str(path))
+    try:
+        return classes[architecture].from_directory(str(path))
+    except ModelLoadError:
+        raise
+    except (OSError, ValueError, TypeError, KeyError) as error:
+        # A damaged or hand-edited directory (a missing file, a bad config value): say where.
+        raise ModelLoadError(f"{path}: cannot load this {architecture} directory: {error}") from error
 
 
 __all__ = ["ModelLoadError", "SCORE_TYPES", "XMTCModelWrapper", "is_victim", "load_victim"]

@@ -24,6 +24,9 @@ from ..errors import ModelLoadError
 from .base import XMTCModelWrapper
 
 PathLike = Union[str, os.PathLike]
+# What save_pretrained writes for a model (sharded weights come with an index file).
+WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin", "model.safetensors.index.json",
+                "pytorch_model.bin.index.json")
 MULTILABEL = "multi_label_classification"
 
 
@@ -66,11 +69,19 @@ class HuggingFaceMultilabelWrapper(XMTCModelWrapper):
 
         path = Path(directory)
         labels = _labels_from_config(path)
+        if not any((path / name).is_file() for name in WEIGHT_FILES):
+            raise ModelLoadError(f"{path}: a Hugging Face classifier's config.json, but no weights "
+                                 f"({', '.join(WEIGHT_FILES)}); save the model with save_pretrained")
         try:
             tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
+        except (OSError, ValueError, TypeError, AttributeError) as error:
+            # Missing tokenizer files surface deep inside transformers as odd TypeErrors.
+            raise ModelLoadError(f"{path}: could not load the tokenizer (are the files "
+                                 f"tokenizer.save_pretrained writes there?): {error}") from None
+        try:
             model = AutoModelForSequenceClassification.from_pretrained(str(path), local_files_only=True)
         except (OSError, ValueError) as error:
-            raise ModelLoadError(f"{path}: could not load the Hugging Face model or tokenizer: {error}") from None
+            raise ModelLoadError(f"{path}: could not load the Hugging Face model: {error}") from None
         if model.config.num_labels != len(labels):
             raise ModelLoadError(f"{path / 'config.json'}: id2label names {len(labels)} labels but the "
                                  f"classifier scores {model.config.num_labels}")

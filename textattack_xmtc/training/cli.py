@@ -30,6 +30,39 @@ APLC_OPTIONS = ("pretrained", "lr_encoder", "lr_summary", "lr_head", "vocab_size
 ATTENTIONXML_OPTIONS = ("lr", "no_glove")
 
 
+def positive_int(text: str) -> int:
+    """argparse type: an integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """argparse type: a finite number > 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not 0.0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+    return value
+
+
+def seed_value(text: str) -> int:
+    """argparse type: a seed numpy and torch both take (0 to 2**32 - 1)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if not 0 <= value < 2 ** 32:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 2**32 - 1, got {value}")
+    return value
+
+
 def _per_architecture(key: str) -> str:
     """'attentionxml X, aplc-xlnet Y (pretrained Z)' for a help text."""
     scratch, pretrained = APLC_SCRATCH_TRAINING.get(key), APLC_PRETRAINED_TRAINING.get(key)
@@ -59,29 +92,29 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPar
                         help="directory to save the trained model in (loadable with --model DIR)")
     parser.add_argument("--overwrite", action="store_true",
                         help="replace a model already saved in --output")
-    parser.add_argument("--epochs", type=int, default=None,
+    parser.add_argument("--epochs", type=positive_int, default=None,
                         help=f"training epochs (default: {_per_architecture('epochs')})")
-    parser.add_argument("--batch-size", type=int, default=None,
+    parser.add_argument("--batch-size", type=positive_int, default=None,
                         help=f"documents per step (default: {_per_architecture('batch_size')})")
-    parser.add_argument("--max-length", type=int, default=None,
+    parser.add_argument("--max-length", type=positive_int, default=None,
                         help="words (AttentionXML) or SentencePiece pieces (APLC-XLNet) the saved model "
                              f"reads per document (default: {_per_architecture('max_length')})")
-    parser.add_argument("--train-max-length", type=int, default=None,
+    parser.add_argument("--train-max-length", type=positive_int, default=None,
                         help="truncate training documents to this many words / pieces to train faster "
                              f"(default: --max-length; aplc-xlnet from scratch "
                              f"{APLC_SCRATCH_TRAINING['train_max_length']})")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
+    parser.add_argument("--seed", type=seed_value, default=0, help="random seed (default: %(default)s)")
     parser.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda (default: %(default)s)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
 
     group = parser.add_argument_group("AttentionXML options")
-    group.add_argument("--lr", type=float, default=None,
+    group.add_argument("--lr", type=positive_float, default=None,
                        help=f"Adam learning rate (default: {ATTENTIONXML_TRAINING['lr']})")
-    group.add_argument("--emb-size", type=int, default=DEFAULTS["emb_size"],
+    group.add_argument("--emb-size", type=positive_int, default=DEFAULTS["emb_size"],
                        help="word embedding size; GloVe vectors are 50-d (default: %(default)s)")
-    group.add_argument("--hidden-size", type=int, default=DEFAULTS["hidden_size"],
+    group.add_argument("--hidden-size", type=positive_int, default=DEFAULTS["hidden_size"],
                        help="LSTM hidden size per direction (default: %(default)s)")
-    group.add_argument("--linear-size", type=int, nargs="+", default=DEFAULTS["linear_size"],
+    group.add_argument("--linear-size", type=positive_int, nargs="+", default=DEFAULTS["linear_size"],
                        help="hidden sizes of the MLP shared by all labels (default: %(default)s)")
     group.add_argument("--no-glove", action="store_true",
                        help="initialise word embeddings randomly instead of from GloVe 6B 50-d")
@@ -93,22 +126,22 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPar
                        help="fine-tune this local XLNet (config.json, pytorch_model.bin or model.safetensors, "
                             "spiece.model; e.g. a copy of xlnet-base-cased), as the paper does")
     for name, part in (("encoder", "XLNet encoder"), ("summary", "sequence summary"), ("head", "APLC head")):
-        group.add_argument(f"--lr-{name}", type=float, default=None,
+        group.add_argument(f"--lr-{name}", type=positive_float, default=None,
                            help=f"AdamW learning rate of the {part} (default: {_per_architecture('lr_' + name)})")
-    group.add_argument("--vocab-size", type=int, default=None,
+    group.add_argument("--vocab-size", type=positive_int, default=None,
                        help="SentencePiece pieces at most, from scratch "
                             f"(default: {APLC_SCRATCH_TRAINING['vocab_size']})")
     for name, meaning in (("d_model", "XLNet hidden size"), ("n_layer", "XLNet layers"),
                           ("n_head", "attention heads"), ("d_inner", "feed-forward size")):
-        group.add_argument(f"--{name.replace('_', '-')}", type=int, default=None,
+        group.add_argument(f"--{name.replace('_', '-')}", type=positive_int, default=None,
                            help=f"{meaning}, from scratch (default: {APLC_SCRATCH_SIZES[name]})")
-    group.add_argument("--last-hidden-size", type=int, default=None,
+    group.add_argument("--last-hidden-size", type=positive_int, default=None,
                        help=f"sequence summary size (default: {APLC_SCRATCH_SIZES['last_hidden_size']}; "
                             "with --pretrained the encoder's d_model)")
-    group.add_argument("--div-value", type=float, default=None,
+    group.add_argument("--div-value", type=positive_float, default=None,
                        help="each tail cluster's hidden size is the previous one divided by this "
                             f"(default: {APLC_SCRATCH_SIZES['div_value']})")
-    group.add_argument("--adaptive-cutoff", type=int, nargs="+", default=None, metavar="N",
+    group.add_argument("--adaptive-cutoff", type=positive_int, nargs="+", default=None, metavar="N",
                        help="APLC cluster boundaries in label-frequency order (default: chosen from the "
                             "training label frequencies)")
     return parser
@@ -144,6 +177,13 @@ def run_train(args: argparse.Namespace) -> int:
         print(f"error: {', '.join(misplaced)} not used by --architecture {args.architecture}", file=sys.stderr)
         return 2
     output = Path(args.output).expanduser()
+    problem = _device_problem(args.device)
+    if problem:
+        print(f"error: --device {args.device}: {problem}", file=sys.stderr)
+        return 2
+    if output.exists() and not output.is_dir():
+        print(f"error: --output {output} is a file; give a directory to save the model in", file=sys.stderr)
+        return 2
     if (output / SAVED_MODEL_FILE).exists() and not args.overwrite:
         print(f"error: {output} already holds a saved model; pass --overwrite to replace it", file=sys.stderr)
         return 2
@@ -164,6 +204,23 @@ def run_train(args: argparse.Namespace) -> int:
     wrapper.save(output)
     print(f"Trained in {metrics['train_seconds']:.0f} s; saved to {output} (use it with --model {output})")
     return 0
+
+
+def _device_problem(name: str):
+    """Why torch cannot train on device ``name`` here, or None."""
+    import torch
+
+    try:
+        device = torch.device(name)
+    except (RuntimeError, ValueError):
+        return "not a torch device (use cpu, cuda or cuda:N)"
+    if device.type == "cuda" and not torch.cuda.is_available():
+        return "CUDA is not available on this machine (use --device cpu)"
+    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+        return f"this machine has {torch.cuda.device_count()} CUDA device(s)"
+    if device.type not in ("cpu", "cuda"):
+        return "only cpu and cuda are supported"
+    return None
 
 
 def _misplaced_options(args: argparse.Namespace) -> list:
