@@ -90,6 +90,14 @@ def test_a_row_skipped_for_its_k_names_its_own_target_not_the_previous_row_s(vic
     assert skipped.output.label == "a" and skipped.output.rank == 1
 
 
+def test_a_text_without_words_is_skipped(table_victim):
+    victim = table_victim({}, LABELS, default=ORIGINAL)
+    for goal_class in (PositiveTargetedTopK, NegativeTargetedTopK, UntargetedTopK):
+        result = start(goal_class(victim, k=5), "!!! ??? ...", labels=["a"], target="auto")
+        assert result.goal_status == Status.SKIPPED
+        assert result.skip_reason == "the text has no words to change"
+
+
 def test_a_score_type_contradicting_the_wrapper_and_a_bad_batch_size_are_refused(victim):
     with pytest.raises(ValueError, match="returns probabilities, so score_type='logits'"):
         PositiveTargetedTopK(victim, score_type="logits")

@@ -45,3 +45,18 @@ def test_an_output_that_is_a_file_is_refused(tmp_path, capsys):
     assert run_train(args) == 2
     assert "is a file" in capsys.readouterr().err
     assert existing.read_text() == "{}\n"
+
+
+def test_sizes_that_do_not_fit_are_one_error_line(tmp_path, capsys):
+    import json
+
+    data = tmp_path / "tiny.jsonl"
+    words = "oil prices rose wheat exports fell company shares profit dividend".split()
+    data.write_text("".join(json.dumps({"text": " ".join(words[i:] + words[:i]), "labels": ["ab"[i % 2]]}) + "\n"
+                            for i in range(10)))
+    args = add_train_arguments(argparse.ArgumentParser()).parse_args(
+        ["--data", str(data), "--output", str(tmp_path / "out"), "--architecture", "aplc-xlnet",
+         "--n-head", "3", "--d-model", "8", "--vocab-size", "40", "--quiet"])
+    assert run_train(args) == 2
+    assert "d_model 8 is not a multiple of n_head 3" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()

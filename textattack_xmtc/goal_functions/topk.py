@@ -83,7 +83,7 @@ class TopKGoalFunction(GoalFunction):
         self.true_labels = self._true_label_indices(spec)
         # Prepared even when k rules the example out, so that its result names its own target.
         preparation = self._prepare(spec, scores[0])
-        self.skip_reason = self._check_k() or preparation
+        self.skip_reason = self._check_words(attacked_text) or self._check_k() or preparation
         # Gradient word importance (wir_method="gradient") differentiates this goal's margin.
         self.model.grad_objective = self.gradient_objective
         if self.use_cache:  # the initial text costs no second model call
@@ -95,6 +95,12 @@ class TopKGoalFunction(GoalFunction):
     def gradient_objective(self, scores: torch.Tensor) -> torch.Tensor:
         """This example's goal score (the margin) as a differentiable scalar, from ``[1, L]`` scores."""
         return self._reduce(scores)[:, 0].sum()
+
+    @staticmethod
+    def _check_words(attacked_text) -> Optional[str]:
+        if attacked_text.num_words == 0:  # punctuation only, say: an attack could only fail
+            return "the text has no words to change"
+        return None
 
     def _check_k(self) -> Optional[str]:
         if self.k >= self.num_labels:

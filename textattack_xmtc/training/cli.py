@@ -170,6 +170,7 @@ def run_train(args: argparse.Namespace) -> int:
 
         status = run_train(parser.parse_args())
     """
+    from ..errors import ModelLoadError
     from ..model_wrappers.saved import SAVED_MODEL_FILE
 
     misplaced = _misplaced_options(args)
@@ -199,7 +200,11 @@ def run_train(args: argparse.Namespace) -> int:
     if note:
         print(note)
     print(f"Training {args.architecture} on {len(train)} documents with {len(train.label_names())} labels")
-    wrapper, metrics = _train(args, train, test)
+    try:
+        wrapper, metrics = _train(args, train, test)
+    except ModelLoadError as error:  # sizes that do not fit together (e.g. --n-head and --d-model)
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     wrapper.training["data"] = str(args.data)
     wrapper.save(output)
     print(f"Trained in {metrics['train_seconds']:.0f} s; saved to {output} (use it with --model {output})")

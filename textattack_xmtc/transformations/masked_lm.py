@@ -46,7 +46,9 @@ class WordSwapMaskedLMOnce(Transformation):
         try:
             self.tokenizer = transformers.AutoTokenizer.from_pretrained(model, local_files_only=local)
             self.mlm = transformers.AutoModelForMaskedLM.from_pretrained(model, local_files_only=local)
-        except (OSError, ValueError) as error:  # missing files, or not a hub name either
+        # Missing files, or not a hub name either; a directory without tokenizer files fails deep
+        # inside transformers with TypeError or AttributeError.
+        except (OSError, ValueError, TypeError, AttributeError) as error:
             raise OSError(f"could not load a masked language model from {model!r}: {error}. Give a "
                           "local Hugging Face directory (config.json, weights, tokenizer files), or "
                           "use the offline GloVe candidate source.") from None
