@@ -30,37 +30,23 @@ APLC_OPTIONS = ("pretrained", "lr_encoder", "lr_summary", "lr_head", "vocab_size
 ATTENTIONXML_OPTIONS = ("lr", "no_glove")
 
 
-def positive_int(text: str) -> int:
-    """argparse type: an integer >= 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
-    return value
+def _number_type(convert, accepts, wanted: str):
+    """An argparse type: ``convert`` the text, then require ``accepts(value)``; errors say ``wanted``."""
+    def parse(text: str):
+        try:
+            value = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {wanted}, got {text!r}") from None
+        if not accepts(value):
+            raise argparse.ArgumentTypeError(f"must be {wanted}, got {text}")
+        return value
+    return parse
 
 
-def positive_float(text: str) -> float:
-    """argparse type: a finite number > 0."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
-    if not 0.0 < value < float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
-    return value
-
-
-def seed_value(text: str) -> int:
-    """argparse type: a seed numpy and torch both take (0 to 2**32 - 1)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-    if not 0 <= value < 2 ** 32:
-        raise argparse.ArgumentTypeError(f"must be between 0 and 2**32 - 1, got {value}")
-    return value
+positive_int = _number_type(int, lambda value: value >= 1, "a positive integer")
+positive_float = _number_type(float, lambda value: 0.0 < value < float("inf"), "a positive number")
+# A seed numpy and torch both take.
+seed_value = _number_type(int, lambda value: 0 <= value < 2 ** 32, "an integer between 0 and 2**32 - 1")
 
 
 def _per_architecture(key: str) -> str:
