@@ -114,3 +114,10 @@ def test_undecodable_and_broken_gzip_files_are_named(tmp_path):
     fake.write_text(json.dumps(GOOD) + "\n")
     with pytest.raises(TargetFormatError, match=r"fake\.jsonl\.gz: not a readable gzip file"):
         read_targets(fake)
+
+
+def test_a_csv_record_spanning_lines_is_named_by_its_first_line(tmp_path):
+    path = tmp_path / "multi.csv"
+    path.write_text('text,labels,target\n"first\nstory",acq,acq\n\n"second\nstory\ncontinued",acq,nope\n')
+    with pytest.raises(TargetFormatError, match=r"multi\.csv, line 5: unknown target label 'nope'"):
+        read_targets(path, labels=LABELS)

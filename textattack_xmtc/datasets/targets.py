@@ -201,7 +201,9 @@ def _read_csv_rows(path: Path) -> Iterator[Tuple[str, dict]]:
                 f"{path}, line 1: the CSV header lacks column(s) {sorted(missing)}; "
                 f"expected text,labels,target[,k], found {found}")
         for row in reader:
-            where = f"{path}, line {reader.line_num}"
+            # A quoted field may span lines: name the line where the record starts.
+            spanned = sum(value.count("\n") for value in row.values() if isinstance(value, str))
+            where = f"{path}, line {reader.line_num - spanned}"
             yield where, _csv_row_to_json(row, where)
 
 
