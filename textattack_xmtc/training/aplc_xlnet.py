@@ -38,7 +38,6 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
-from torch import nn
 
 from ..datasets.corpus import Corpus
 from ..model_wrappers.aplc_xlnet import SPIECE_FILE, APLCXLNetWrapper
@@ -50,8 +49,8 @@ from ..models.xlnet_tokenization import (
     read_tokenizer_options,
     train_sentencepiece,
 )
-from .common import label_matrix, length_bucketed_batches, progress_bar, seed_everything
-from .evaluation import evaluate_after_training, rounded_metrics
+from .common import label_matrix, progress_bar, seed_everything, train_epochs
+from .evaluation import finish_training
 
 SCRATCH_SIZES = {
     "d_model": 128,
@@ -229,13 +228,7 @@ def train_aplc_xlnet(
     }
     wrapper = APLCXLNetWrapper(network.eval(), inputs, labels,
                                source=f"APLC-XLNet trained on {training['data']}", training=training)
-    metrics: Dict[str, float] = {"prepare_seconds": prepared - started, "train_seconds": trained - prepared}
-    if test is not None:
-        metrics.update(evaluate_after_training(wrapper, train, test, "APLC-XLNet", progress, log))
-        metrics["eval_seconds"] = time.perf_counter() - trained
-    metrics["total_seconds"] = time.perf_counter() - started
-    wrapper.training["metrics"] = rounded_metrics(metrics)
-    return wrapper, metrics
+    return wrapper, finish_training(wrapper, train, test, "APLC-XLNet", started, prepared, trained, progress, log)
 
 
 PRETRAINED_WEIGHTS = ("pytorch_model.bin", "model.safetensors")
@@ -310,7 +303,7 @@ def _parameter_groups(network: APLCXLNet, lrs: Dict[str, float]) -> List[dict]:
 
 def _fit(network: APLCXLNet, encoded: List[List[int]], targets: torch.Tensor, epochs: int, batch_size: int,
          lrs: Dict[str, float], rng: np.random.Generator, device: str, progress: bool) -> List[float]:
-    """The training loop; returns the mean loss of every epoch."""
+    """AdamW with linear warmup and decay per parameter group; returns the mean loss of every epoch."""
     optimizer = torch.optim.AdamW(_parameter_groups(network, lrs))
     lengths = np.array([len(ids) for ids in encoded])
     steps_per_epoch = math.ceil(len(encoded) / batch_size)
@@ -324,26 +317,10 @@ def _fit(network: APLCXLNet, encoded: List[List[int]], targets: torch.Tensor, ep
         return max(0.0, (total_steps - step) / max(1, total_steps - warmup))
 
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
-    epoch_losses = []
-    for epoch in range(1, epochs + 1):
-        network.train()
-        batches = length_bucketed_batches(lengths, batch_size, rng)
-        bar = progress_bar(batches, progress, desc=f"epoch {epoch}/{epochs}", unit="batch")
-        total = 0.0
-        for count, rows in enumerate(bar, start=1):
-            # Dropout masks come from torch's global generator, seeded in seed_everything.
-            batch = {key: value.to(device) for key, value in pad_left([encoded[i] for i in rows]).items()}
-            loss = network.loss(network.scores(**batch), targets[torch.as_tensor(rows)].to(device))
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            nn.utils.clip_grad_norm_(network.parameters(), GRADIENT_CLIP)
-            optimizer.step()
-            scheduler.step()
-            total += float(loss.detach())
-            if count % 20 == 0 and progress:
-                bar.set_postfix(loss=f"{total / count:.4f}")
-        epoch_losses.append(total / max(1, len(batches)))
-        if math.isnan(epoch_losses[-1]):
-            raise FloatingPointError(f"training diverged in epoch {epoch} (loss is NaN); lower the learning rates")
-    network.eval()
-    return epoch_losses
+
+    def batch_loss(rows: np.ndarray) -> torch.Tensor:
+        batch = {key: value.to(device) for key, value in pad_left([encoded[i] for i in rows]).items()}
+        return network.loss(network.scores(**batch), targets[torch.as_tensor(rows)].to(device))
+
+    return train_epochs(network, optimizer, batch_loss, lengths, epochs=epochs, batch_size=batch_size, rng=rng,
+                        progress=progress, clip=GRADIENT_CLIP, scheduler=scheduler, rate="learning rates")

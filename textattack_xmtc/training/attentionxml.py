@@ -17,7 +17,6 @@ Usage::
 """
 from __future__ import annotations
 
-import math
 import time
 from typing import Callable, Dict, List, Optional, Tuple
 
@@ -36,8 +35,8 @@ from ..models.tokenization import (
     build_vocab,
     glove_embedding_matrix,
 )
-from .common import label_matrix, length_bucketed_batches, progress_bar, seed_everything
-from .evaluation import evaluate, evaluate_after_training, format_report, predict_scores, rounded_metrics
+from .common import label_matrix, progress_bar, seed_everything, train_epochs
+from .evaluation import evaluate, finish_training, format_report, predict_scores
 
 DEFAULTS = {
     "emb_size": 50,
@@ -128,41 +127,19 @@ def train_attentionxml(
     }
     wrapper = AttentionXMLWrapper(network.eval(), tokenizer, labels,
                                   source=f"AttentionXML trained on {training['data']}", training=training)
-    metrics: Dict[str, float] = {"prepare_seconds": prepared - started, "train_seconds": trained - prepared}
-    if test is not None:
-        metrics.update(evaluate_after_training(wrapper, train, test, "AttentionXML", progress, log))
-        metrics["eval_seconds"] = time.perf_counter() - trained
-    metrics["total_seconds"] = time.perf_counter() - started
-    wrapper.training["metrics"] = rounded_metrics(metrics)
-    return wrapper, metrics
+    return wrapper, finish_training(wrapper, train, test, "AttentionXML", started, prepared, trained, progress, log)
 
 
 def _fit(network: AttentionXMLNetwork, tokenizer: AttentionXMLTokenizer, encoded: List[List[int]],
          targets: torch.Tensor, epochs: int, batch_size: int, lr: float, rng: np.random.Generator,
          device: str, progress: bool) -> List[float]:
-    """The training loop; returns the mean loss of every epoch."""
-    optimizer = torch.optim.Adam(network.parameters(), lr=lr)
+    """Adam on the binary cross-entropy of the logits; returns the mean loss of every epoch."""
     loss_fn = nn.BCEWithLogitsLoss()
-    lengths = np.array([len(ids) for ids in encoded])
-    epoch_losses = []
-    for epoch in range(1, epochs + 1):
-        network.train()
-        batches = length_bucketed_batches(lengths, batch_size, rng)
-        bar = progress_bar(batches, progress, desc=f"epoch {epoch}/{epochs}", unit="batch")
-        total = 0.0
-        for count, rows in enumerate(bar, start=1):
-            # Dropout masks come from torch's global generator, seeded in seed_everything.
-            input_ids = tokenizer.pad([encoded[i] for i in rows]).to(device)
-            loss = loss_fn(network(input_ids), targets[torch.as_tensor(rows)].to(device))
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            nn.utils.clip_grad_norm_(network.parameters(), GRADIENT_CLIP)
-            optimizer.step()
-            total += float(loss.detach())
-            if count % 20 == 0 and progress:
-                bar.set_postfix(loss=f"{total / count:.4f}")
-        epoch_losses.append(total / max(1, len(batches)))
-        if math.isnan(epoch_losses[-1]):
-            raise FloatingPointError(f"training diverged in epoch {epoch} (loss is NaN); lower the learning rate")
-    network.eval()
-    return epoch_losses
+
+    def batch_loss(rows: np.ndarray) -> torch.Tensor:
+        input_ids = tokenizer.pad([encoded[i] for i in rows]).to(device)
+        return loss_fn(network(input_ids), targets[torch.as_tensor(rows)].to(device))
+
+    return train_epochs(network, torch.optim.Adam(network.parameters(), lr=lr), batch_loss,
+                        np.array([len(ids) for ids in encoded]), epochs=epochs, batch_size=batch_size,
+                        rng=rng, progress=progress, clip=GRADIENT_CLIP)

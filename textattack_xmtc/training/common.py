@@ -1,16 +1,20 @@
-"""Plumbing shared by the trainers: progress bars, seeding, dense targets, length-bucketed batches.
+"""Plumbing shared by the trainers: progress bars, seeding, dense targets, length-bucketed batches,
+and the epoch loop itself.
 
 Usage::
 
     seed_everything(0)
-    for rows in length_bucketed_batches(lengths, 32, np.random.default_rng(0)): ...
+    losses = train_epochs(network, optimizer, batch_loss, lengths, epochs=5, batch_size=32,
+                          rng=np.random.default_rng(0), progress=True, clip=5.0)
 """
 from __future__ import annotations
 
-from typing import List, Sequence
+import math
+from typing import Callable, List, Optional, Sequence
 
 import numpy as np
 import torch
+from torch import nn
 
 from ..metrics.ranking import label_index_sets
 
@@ -69,3 +73,44 @@ def length_bucketed_batches(lengths: np.ndarray, batch_size: int, rng: np.random
         chunk = chunk[np.argsort(-lengths[chunk], kind="stable")]
         batches.extend(chunk[i:i + batch_size] for i in range(0, len(chunk), batch_size))
     return [batches[i] for i in rng.permutation(len(batches))]
+
+
+def train_epochs(network: nn.Module, optimizer: torch.optim.Optimizer,
+                 batch_loss: Callable[[np.ndarray], torch.Tensor], lengths: np.ndarray, *, epochs: int,
+                 batch_size: int, rng: np.random.Generator, progress: bool, clip: float,
+                 scheduler: Optional[torch.optim.lr_scheduler.LRScheduler] = None,
+                 rate: str = "learning rate") -> List[float]:
+    """The trainers' loop: length-bucketed batches, clipped gradients; returns each epoch's mean loss.
+
+    ``batch_loss(rows)`` gives the loss of the documents at ``rows``. A NaN
+    epoch stops training with advice to lower ``rate`` (its name in the
+    trainer's options). Leaves the network in eval mode.
+
+    Usage::
+
+        losses = train_epochs(network, optimizer, lambda rows: loss_of(rows), lengths, epochs=8,
+                              batch_size=32, rng=rng, progress=True, clip=5.0)
+    """
+    epoch_losses = []
+    for epoch in range(1, epochs + 1):
+        network.train()
+        batches = length_bucketed_batches(lengths, batch_size, rng)
+        bar = progress_bar(batches, progress, desc=f"epoch {epoch}/{epochs}", unit="batch")
+        total = 0.0
+        for count, rows in enumerate(bar, start=1):
+            # Dropout masks come from torch's global generator, seeded in seed_everything.
+            loss = batch_loss(rows)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            nn.utils.clip_grad_norm_(network.parameters(), clip)
+            optimizer.step()
+            if scheduler is not None:
+                scheduler.step()
+            total += float(loss.detach())
+            if count % 20 == 0 and progress:
+                bar.set_postfix(loss=f"{total / count:.4f}")
+        epoch_losses.append(total / max(1, len(batches)))
+        if math.isnan(epoch_losses[-1]):
+            raise FloatingPointError(f"training diverged in epoch {epoch} (loss is NaN); lower the {rate}")
+    network.eval()
+    return epoch_losses

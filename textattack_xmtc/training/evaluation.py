@@ -12,6 +12,7 @@ Usage::
 """
 from __future__ import annotations
 
+import time
 from typing import Callable, Dict, Optional, Sequence
 
 import numpy as np
@@ -93,6 +94,26 @@ def format_report(report: Dict[str, float], ks: Sequence[int] = (1, 3, 5)) -> st
         if f"{name}@{ks[0]}" in report:
             rows.append(f"{name + '@k':>8}" + "".join(f"{report[f'{name}@{k}']:8.4f}" for k in ks))
     return "\n".join(rows)
+
+
+def finish_training(wrapper, train: Corpus, test: Optional[Corpus], title: str, started: float, prepared: float,
+                    trained: float, progress: bool, log: Callable[[str], None]) -> Dict[str, float]:
+    """Timings and (with ``test``) the test report, also stored rounded in ``wrapper.training["metrics"]``.
+
+    ``started``, ``prepared`` and ``trained`` are ``time.perf_counter()`` readings
+    taken before preparing the data, before the first epoch and after the last.
+
+    Usage::
+
+        metrics = finish_training(wrapper, train, test, "AttentionXML", started, prepared, trained, True, print)
+    """
+    metrics: Dict[str, float] = {"prepare_seconds": prepared - started, "train_seconds": trained - prepared}
+    if test is not None:
+        metrics.update(evaluate_after_training(wrapper, train, test, title, progress, log))
+        metrics["eval_seconds"] = time.perf_counter() - trained
+    metrics["total_seconds"] = time.perf_counter() - started
+    wrapper.training["metrics"] = rounded_metrics(metrics)
+    return metrics
 
 
 def rounded_metrics(metrics: Dict[str, float]) -> Dict[str, float]:
