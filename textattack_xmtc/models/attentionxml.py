@@ -38,6 +38,7 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from ..errors import CheckpointError
+from .kernels import linear
 from .state_dicts import state_dict_problems
 from .tokenization import PAD_ID
 
@@ -262,9 +263,9 @@ class LabelAttention(nn.Module):
         nn.init.xavier_uniform_(self.attention.weight)
 
     def forward(self, states: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        # [L, 2h] @ [B, 2h, T] gives the scores [B, L, T] contiguous, so the softmax
-        # runs along memory (15% faster than transposing [B, T, L]; the same numbers).
-        scores = torch.matmul(self.attention.weight, states.transpose(1, 2))
+        # Scores come out [B, T, L] and are copied to [B, L, T], so that the softmax runs
+        # along memory: faster than a softmax across it, and the same numbers.
+        scores = linear(states, self.attention.weight).transpose(1, 2).contiguous()
         if not bool(mask.all()):  # attack batches are rarely padded
             scores.masked_fill_(~mask.unsqueeze(1), float("-inf"))
         weights = torch.softmax(scores, dim=-1)
@@ -283,8 +284,8 @@ class MLPLayers(nn.Module):
 
     def forward(self, hidden: torch.Tensor) -> torch.Tensor:
         for layer in self.linear:
-            hidden = torch.relu(layer(hidden))
-        return self.output(hidden).squeeze(-1)
+            hidden = linear(hidden, layer.weight, layer.bias, relu=True)
+        return linear(hidden, self.output.weight, self.output.bias).squeeze(-1)
 
 
 class AttentionXMLNetwork(nn.Module):

@@ -1,0 +1,115 @@
+"""``kernels.linear``: oneDNN where it applies, ``F.linear`` everywhere else, the same numbers."""
+import contextlib
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from textattack_xmtc.models import kernels
+from textattack_xmtc.models.attentionxml import AttentionXMLConfig, AttentionXMLNetwork
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+needs_onednn = pytest.mark.skipif(not kernels.onednn_linear_works(),
+                                  reason="this PyTorch build has no working oneDNN fused linear")
+
+
+@contextlib.contextmanager
+def onednn_switched_off():
+    previous = torch.backends.mkldnn.enabled
+    torch.backends.mkldnn.enabled = False
+    try:
+        yield
+    finally:
+        torch.backends.mkldnn.enabled = previous
+
+
+def _inputs(rows, seed=0):
+    generator = torch.Generator().manual_seed(seed)
+    return (torch.randn(rows, 3, 32, generator=generator), torch.randn(48, 32, generator=generator),
+            torch.randn(48, generator=generator))
+
+
+@pytest.fixture
+def onednn_calls(monkeypatch):
+    """Counts the calls that reach oneDNN's fused linear."""
+    calls = []
+    fused = torch.ops.mkldnn._linear_pointwise
+
+    class Spy:
+        @staticmethod
+        def _linear_pointwise(*args):
+            calls.append(args[3])
+            return fused(*args)
+
+    monkeypatch.setattr(kernels.torch.ops, "mkldnn", Spy)
+    return calls
+
+
+@needs_onednn
+@pytest.mark.parametrize("relu", [False, True])
+def test_large_inference_inputs_go_through_onednn_with_the_same_numbers(relu, onednn_calls):
+    inputs, weight, bias = _inputs(kernels.ONEDNN_MIN_ROWS)
+    with torch.inference_mode():
+        got = kernels.linear(inputs, weight, bias, relu=relu)
+    expected = F.linear(inputs, weight, bias)
+    expected = torch.relu(expected) if relu else expected
+    assert onednn_calls == ["relu" if relu else "none"]
+    assert got.shape == expected.shape
+    torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-5)
+
+
+@needs_onednn
+def test_a_transposed_input_is_read_as_its_values(onednn_calls):
+    inputs, weight, bias = _inputs(kernels.ONEDNN_MIN_ROWS)
+    transposed = inputs.transpose(0, 1)  # not contiguous
+    with torch.inference_mode():
+        got = kernels.linear(transposed, weight, bias)
+    assert onednn_calls
+    torch.testing.assert_close(got, F.linear(transposed, weight, bias), rtol=1e-5, atol=1e-5)
+
+
+def test_small_inputs_training_and_disabled_onednn_keep_f_linear(onednn_calls):
+    inputs, weight, bias = _inputs(kernels.ONEDNN_MIN_ROWS)
+    small = inputs[:2]
+    with torch.inference_mode():
+        kernels.linear(small, weight, bias)
+    weight.requires_grad_(True)
+    trained = kernels.linear(inputs, weight, bias, relu=True)  # gradients on: oneDNN's op has no backward
+    trained.sum().backward()
+    assert weight.grad is not None and weight.grad.abs().sum() > 0
+    with onednn_switched_off(), torch.inference_mode():
+        kernels.linear(inputs, weight, bias)
+    assert onednn_calls == []
+
+
+def test_a_broken_onednn_op_is_never_used(monkeypatch):
+    class Broken:
+        @staticmethod
+        def _linear_pointwise(*args):
+            raise RuntimeError("no such kernel")
+
+    kernels.onednn_linear_works.cache_clear()
+    monkeypatch.setattr(kernels.torch.ops, "mkldnn", Broken)
+    try:
+        assert kernels.onednn_linear_works() is False
+        inputs, weight, bias = _inputs(kernels.ONEDNN_MIN_ROWS)
+        with torch.inference_mode():
+            torch.testing.assert_close(kernels.linear(inputs, weight, bias), F.linear(inputs, weight, bias))
+    finally:
+        kernels.onednn_linear_works.cache_clear()
+
+
+@needs_onednn
+def test_attentionxml_scores_are_the_same_with_and_without_onednn(onednn_calls):
+    torch.manual_seed(0)
+    config = AttentionXMLConfig(vocab_size=50, emb_size=8, hidden_size=6, layers_num=1, linear_size=[16],
+                                labels_num=20)
+    network = AttentionXMLNetwork(config).eval()
+    ids = torch.randint(2, 50, (30, 40))  # 30 x 20 label rows and 30 x 40 positions: past the threshold
+    with torch.inference_mode():
+        fast = network(ids)
+        with onednn_switched_off():
+            reference = network(ids)
+    assert len(onednn_calls) >= 2
+    torch.testing.assert_close(fast, reference, rtol=1e-5, atol=1e-5)
