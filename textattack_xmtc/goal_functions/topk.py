@@ -87,7 +87,7 @@ class TopKGoalFunction(GoalFunction):
         # Gradient word importance (wir_method="gradient") differentiates this goal's margin.
         self.model.grad_objective = self.gradient_objective
         if self.use_cache:  # the initial text costs no second model call
-            self._call_model_cache[attacked_text] = self._reduce(scores)[0].cpu()
+            self._call_model_cache[attacked_text] = _rows(self._reduce(scores).cpu())[0]
         result, search_over = super().init_attack_example(attacked_text, ground_truth_output)
         result.skip_reason = self.skip_reason
         return result, search_over
@@ -166,7 +166,7 @@ class TopKGoalFunction(GoalFunction):
         return self._process_model_outputs(attacked_text_list, torch.cat(reduced))
 
     def _process_model_outputs(self, inputs, outputs):
-        return outputs
+        return _rows(outputs)
 
     def _reduce(self, raw: torch.Tensor) -> torch.Tensor:
         """``[B, L]`` scores -> ``[B, few]`` numbers; runs on the scores' device."""
@@ -339,6 +339,12 @@ class UntargetedTopK(TopKGoalFunction):
 # accept any wrapper that returns [batch, L] scores.
 for _goal_class in (PositiveTargetedTopK, NegativeTargetedTopK, UntargetedTopK):
     validators.MODELS_BY_GOAL_FUNCTION.setdefault(_goal_class, [r".*"])
+
+
+def _rows(reduced: torch.Tensor) -> List[np.ndarray]:
+    """One small numpy row per text: TextAttack reads a few numbers from each, and indexing
+    a numpy row costs a tenth of indexing a tensor row (GoalFunctionResult would convert it anyway)."""
+    return list(reduced.numpy())
 
 
 def _exact_rank(scores: torch.Tensor, index: int) -> int:
