@@ -89,6 +89,7 @@ BAD_JSONL_LINES = [
     ('{"text": "x", "labels": [true]}', '"labels" entry 1 must be a string or an integer, got true'),
     ('{"text": "x", "labels": [null]}', '"labels" entry 1 must be a string or an integer, got null'),
     ('{"text": "x", "labels": [""]}', '"labels" entry 1 is an empty string'),
+    ('{"text": "x", "labels": ["a", "crude\\nx"]}', '"labels" entry 2 (\'crude\\nx\') contains a line break'),
 ]
 
 

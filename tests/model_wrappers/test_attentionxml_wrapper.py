@@ -288,7 +288,7 @@ def test_read_original_labels_formats(tmp_path):
 @pytest.mark.parametrize("damage, problem", [
     (lambda d: (d / "model.pt").unlink(), "weights not found"),
     (lambda d: (d / "labels.txt").unlink(), "label list not found"),
-    (lambda d: _edit_metadata(d, format_version="two"), "cannot load this attentionxml directory"),
+    (lambda d: _edit_metadata(d, format_version="two"), "\"format_version\" must be an integer, got 'two'"),
     (lambda d: _edit_metadata(d, max_length=0), "max_length must be positive"),
     (lambda d: (d / "xmtc_model.json").write_text("[1, 2]"), "not a valid saved-model file"),
 ])

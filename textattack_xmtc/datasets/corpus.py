@@ -159,6 +159,9 @@ def _jsonl_labels(value: object, path: Path, line: int) -> List[str]:
         name = str(label).strip()
         if not name:
             raise CorpusFormatError(path, f'"labels" entry {position} is an empty string', line)
+        if "\n" in name or "\r" in name:  # models keep their labels one per line (labels.txt)
+            raise CorpusFormatError(path, f'"labels" entry {position} ({_short(name)}) contains a line break; '
+                                          f'label names must be one line', line)
         labels.append(name)
     return list(dict.fromkeys(labels))
 

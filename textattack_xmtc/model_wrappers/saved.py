@@ -63,8 +63,11 @@ def read_metadata(directory: PathLike, architecture: str) -> dict:
         raise CheckpointError(f"{path}: \"format\" is not {FORMAT_NAME!r}")
     if metadata.get("architecture") != architecture:
         raise CheckpointError(f"{path}: architecture {metadata.get('architecture')!r}, not {architecture!r}")
-    if int(metadata.get("format_version", 0)) > FORMAT_VERSION:
-        raise CheckpointError(f"{path}: format_version {metadata['format_version']} is newer than this "
+    version = metadata.get("format_version", 0)
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise CheckpointError(f"{path}: \"format_version\" must be an integer, got {version!r}")
+    if version > FORMAT_VERSION:
+        raise CheckpointError(f"{path}: format_version {version} is newer than this "
                               f"textattack-xmtc understands ({FORMAT_VERSION}); upgrade the package")
     return metadata
 
