@@ -251,7 +251,12 @@ def _reversal_index(lengths: torch.Tensor, total_length: int) -> torch.Tensor:
 
 
 def _reverse_within_length(tensor: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
-    return tensor.gather(1, index.unsqueeze(-1).expand_as(tensor))
+    """``tensor`` [B, T, D] with the positions of each row reordered by ``index`` [B, T]."""
+    # Whole D-vectors are copied by row number: index_select moves them as blocks,
+    # several times faster than a gather that reads an index per element.
+    batch, total = index.shape
+    rows = (index + torch.arange(batch, device=index.device).unsqueeze(1) * total).reshape(-1)
+    return tensor.reshape(batch * total, -1).index_select(0, rows).reshape(tensor.shape)
 
 
 class LabelAttention(nn.Module):
