@@ -30,6 +30,16 @@ def test_glove_neighbours_drop_antonyms_stopwords_and_keep_case():
     assert swap._get_replacement_words("qwzxqv") == []
 
 
+def test_glove_neighbours_leave_single_letters_of_abbreviations_alone():
+    swap = WordSwapGloVeNeighbours(max_candidates=48)
+    text = AttackedText("The U.S. economy grew.")
+    assert text.words[:3] == ["The", "U", "S"]  # how TextAttack reads the abbreviation
+    assert swap._get_replacement_words("U") == [] and swap._get_replacement_words("u") == []
+    assert swap._get_replacement_words("us")  # two letters are a word
+    changed = {candidate.words[1] for candidate in swap(text) if candidate.words[1] != "U"}
+    assert changed == set()
+
+
 @pytest.fixture(scope="module")
 def tiny_mlm(tmp_path_factory):
     directory = tmp_path_factory.mktemp("mlm")

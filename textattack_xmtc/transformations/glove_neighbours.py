@@ -66,6 +66,10 @@ class WordSwapGloVeNeighbours(WordSwap):
         return self._cache[word]
 
     def _neighbours(self, word: str) -> List[str]:
+        if len(word) < 2:
+            # A single letter is mostly a piece of an abbreviation ("U.S." reads as "U", "S"),
+            # and its GloVe neighbours are noise ("u" -> "allah").
+            return []
         words, index_of, unit = _neighbour_index(self.vocabulary_size)
         index = index_of.get(word.lower())
         if index is None:
