@@ -180,9 +180,11 @@ def main() -> None:
     for _ in range(args.repeats):
         for name, runner in methods:
             passes[name].append(runner(victim, targets, args.k))
+    target_times = {name: [statistics.median(per_pass) for per_pass in zip(*(run[0] for run in runs))]
+                    for name, runs in passes.items()}
     rows = []
     for name, _ in methods:
-        times = [statistics.median(per_pass) for per_pass in zip(*(run[0] for run in passes[name]))]
+        times = target_times[name]
         _, queries, successes, _ = passes[name][0]
         pass_medians = ", ".join(f"{statistics.median(run[0]):.3f}" for run in passes[name])
         rows.append((name, statistics.median(times), statistics.mean(times), statistics.median(queries),
@@ -197,8 +199,7 @@ def main() -> None:
               f"{rate:>13.2%}   {pass_medians}")
     print(f"speed-up: {rows[1][1] / rows[0][1]:.1f}x (median time), {rows[1][2] / rows[0][2]:.1f}x (mean time)")
     for name, _ in methods:  # what the target(s) at each method's median spend their time on
-        times = [statistics.median(per_pass) for per_pass in zip(*(run[0] for run in passes[name]))]
-        shares = passes[name][-1][3]
+        times, shares = target_times[name], passes[name][-1][3]
         middle = sorted(range(len(times)), key=times.__getitem__)[(len(times) - 1) // 2:len(times) // 2 + 1]
         print(f"{name}, at its median: " + "; ".join(
             f"{times[i]:.3f} s on a {len(targets[i][0].split())}-word text, {shares[i]:.0%} of it ranking "

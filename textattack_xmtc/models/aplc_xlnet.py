@@ -507,8 +507,6 @@ def check_state_dict(state_dict: Mapping[str, torch.Tensor], expected: Mapping[s
                               + "; ".join(problems))
 
 
-
-
 def load_original_state_dict(path: PathLike) -> Dict[str, torch.Tensor]:
     """Read a ``pytorch_model.bin`` (zip or legacy torch<1.6 format) without unpickling code.
 

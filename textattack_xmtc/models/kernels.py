@@ -33,18 +33,17 @@ ONEDNN_MIN_ROWS = 256
 def linear(inputs: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor] = None,
            relu: bool = False) -> torch.Tensor:
     """``F.linear(inputs, weight, bias)``, then ReLU if ``relu``; through oneDNN when that is faster."""
-    if onednn_applies(inputs, weight):
+    if _onednn_applies(inputs, weight):
         return torch.ops.mkldnn._linear_pointwise(inputs.contiguous(), weight, bias,
                                                   "relu" if relu else "none", [None], "")
     outputs = F.linear(inputs, weight, bias)
     return torch.relu(outputs) if relu else outputs
 
 
-def onednn_applies(inputs: torch.Tensor, weight: torch.Tensor, min_rows: int = ONEDNN_MIN_ROWS) -> bool:
-    """Whether :func:`linear` of ``inputs`` (at least ``min_rows`` rows) would run through oneDNN."""
+def _onednn_applies(inputs: torch.Tensor, weight: torch.Tensor) -> bool:
     return (not torch.is_grad_enabled()
             and inputs.device.type == "cpu" and inputs.dtype == torch.float32 and weight.dtype == torch.float32
-            and inputs.numel() >= max(min_rows, 1) * inputs.shape[-1] > 0
+            and inputs.numel() >= ONEDNN_MIN_ROWS * inputs.shape[-1] > 0
             and torch.backends.mkldnn.enabled and onednn_linear_works())
 
 
