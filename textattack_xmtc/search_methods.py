@@ -1,10 +1,18 @@
 """Greedy search by word importance, fast on long documents.
 
-``GreedyWordSwapWIR`` with ``wir_method="unk"`` exactly as TextAttack runs
-it (the paper's search: words ranked by how much replacing each with the
-victim's unknown token moves the goal), except that the leave-one-out texts
-are built with :func:`~textattack_xmtc.shared.replace_word_fast`: the same
-texts in linear instead of quadratic time per word.
+``GreedyWordSwapWIR`` with ``wir_method="unk"`` as TextAttack runs it (the
+paper's search: words ranked by how much replacing each with the victim's
+unknown token moves the goal), with two differences:
+
+- the leave-one-out texts are built with
+  :func:`~textattack_xmtc.shared.replace_word_fast`: the same texts in linear
+  instead of quadratic time per word;
+- a goal function with ``word_importance`` measures the importance itself.
+  Ours follow the paper: the change of the TARGET's probability, for which
+  the victim need only score the target label. Other goal functions rank by
+  their goal scores, as TextAttack does.
+
+Ties keep the words' order in the text.
 
 Usage::
 
@@ -31,6 +39,10 @@ class GreedyWordSwapWIRFast(GreedyWordSwapWIR):
         if self.truncate_words_to is not None:
             indices = sorted(indices)[: self.truncate_words_to]
         leave_one_texts = [replace_word_fast(initial_text, i, self.unk_token) for i in indices]
-        results, search_over = self.get_goal_results(leave_one_texts)
-        scores = np.array([result.score for result in results])
-        return np.array(indices)[(-scores).argsort()], search_over
+        word_importance = getattr(self.goal_function, "word_importance", None)
+        if word_importance is None:
+            results, search_over = self.get_goal_results(leave_one_texts)
+            importance = np.array([result.score for result in results])
+        else:
+            importance, search_over = word_importance(leave_one_texts)
+        return np.array(indices)[(-importance).argsort(kind="stable")], search_over

@@ -201,3 +201,72 @@ def test_wrong_output_shape_is_explained(table_victim):
     goal = PositiveTargetedTopK(Broken({}, ["x"]))
     with pytest.raises(TypeError, match=r"\[batch, num_labels\]"):
         start(goal, "t", labels=["x"], target="x")
+
+
+# -- word importance: the paper's, by the target's probability alone ------------------
+
+def leave_one_out(goal, texts):
+    return goal.word_importance([AttackedText(text) for text in texts])
+
+
+def test_positive_importance_is_the_drop_of_the_target_probability(victim):
+    goal = PositiveTargetedTopK(victim, k=5)
+    start(goal, "orig", labels=["b"], target="b")
+    importance, search_over = leave_one_out(goal, ["b down", "g up", "orig"])
+    assert importance == pytest.approx([0.8 - 0.1, 0.0, 0.0])
+    assert not search_over
+    assert goal.num_queries == 1 + 3  # the initial text, then one query per text, as TextAttack counts
+
+
+def test_negative_importance_is_the_rise_of_the_target_probability(victim):
+    goal = NegativeTargetedTopK(victim, k=4)
+    start(goal, "orig", labels=["a"], target="g")
+    importance, _ = leave_one_out(goal, ["g up", "b down"])
+    assert importance == pytest.approx([0.56 - 0.3, 0.0])
+
+
+def test_importance_asks_the_wrapper_for_the_target_column_only(victim):
+    asked = []
+
+    class OneColumn(type(victim)):
+        def label_scores(self, texts, labels):
+            asked.append(list(labels))
+            return super().label_scores(texts, labels)
+
+    goal = PositiveTargetedTopK(OneColumn({"orig": ORIGINAL, "b down": B_DROPPED}, LABELS), k=5)
+    start(goal, "orig", labels=["c"], target="c")
+    importance, _ = leave_one_out(goal, ["b down", "orig"])
+    assert asked == [[2]]
+    assert importance == pytest.approx([0.0, 0.0])
+
+
+def test_importance_of_a_wrapper_without_label_scores_uses_its_whole_output():
+    class Plain:  # any TextAttack wrapper returning [B, L]
+        model = torch.nn.Linear(1, 1)
+
+        def __call__(self, texts):
+            return torch.tensor([[0.9, 0.2 if "x" in text else 0.8] for text in texts])
+
+    goal = PositiveTargetedTopK(Plain(), score_type="probabilities", labels=["p", "q"], k=1)
+    start(goal, "orig", labels=["p"], target="p")
+    importance, _ = leave_one_out(goal, ["x", "y"])
+    assert importance == pytest.approx([0.0, 0.0])  # p is unchanged by both
+    goal = PositiveTargetedTopK(Plain(), score_type="probabilities", labels=["p", "q"], k=2)
+    start(goal, "orig", labels=["q"], target="q")
+    assert leave_one_out(goal, ["x", "y"])[0] == pytest.approx([0.6, 0.0])
+
+
+def test_importance_stops_at_the_query_budget(victim):
+    goal = PositiveTargetedTopK(victim, k=5, query_budget=3)
+    start(goal, "orig", labels=["b"], target="b")
+    importance, search_over = leave_one_out(goal, ["b down", "g up", "orig"])
+    assert len(importance) == 2 and search_over
+    assert goal.num_queries == 3
+
+
+def test_untargeted_importance_is_textattack_s_goal_score(victim):
+    goal = UntargetedTopK(victim, k=5)
+    start(goal, "orig", labels=["b"])
+    importance, _ = leave_one_out(goal, ["b down", "orig"])
+    expected = [goal.get_result(AttackedText(text))[0].score for text in ("b down", "orig")]
+    assert importance.tolist() == pytest.approx(expected)

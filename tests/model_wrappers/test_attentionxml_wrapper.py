@@ -77,6 +77,20 @@ def test_mixed_length_batch_equals_one_text_at_a_time(wrapper):
     torch.testing.assert_close(batch, single, atol=1e-6, rtol=0)
 
 
+def test_label_scores_are_those_columns_of_the_whole_scores(wrapper):
+    everything = wrapper(TEXTS)
+    for labels in ([1], [2, 0]):
+        torch.testing.assert_close(wrapper.label_scores(TEXTS, labels), everything[:, labels], atol=1e-6, rtol=0)
+    assert wrapper.label_scores([], [2]).shape == (0, 1)
+
+
+@pytest.mark.parametrize("labels, problem", [([len(LABELS)], "out of range"), ([-1], "out of range"),
+                                             ([], "non-empty")])
+def test_label_scores_of_labels_the_model_lacks_are_refused(wrapper, labels, problem):
+    with pytest.raises(ValueError, match=problem):
+        wrapper.label_scores(TEXTS[:1], labels)
+
+
 def test_each_call_pads_to_its_own_longest_text_and_reads_unk_as_id_1(wrapper):
     seen = []
     hook = wrapper.model.register_forward_pre_hook(lambda module, args: seen.append(args[0].clone()))

@@ -225,6 +225,22 @@ def test_shared_prefix_and_suffix_give_the_same_scores(case):
     torch.testing.assert_close(shared, single, atol=1e-5, rtol=0)
 
 
+@pytest.mark.parametrize("case", range(5))
+def test_scores_of_chosen_labels_equal_those_columns_of_all_scores(case):
+    network = make_network(seed=13, labels_num=6)
+    batch = padded(attack_like_batches(torch.Generator().manual_seed(case))[case])
+    with torch.no_grad():
+        everything = network(batch)
+        for labels in ([4], [0, 5], [3, 3, 1]):
+            chosen = network(batch, labels=torch.tensor(labels))
+            assert chosen.shape == (len(batch), len(labels))
+            torch.testing.assert_close(chosen, everything[:, labels], atol=1e-6, rtol=0)
+    with torch.no_grad():
+        mixed = padded(SEQUENCES)
+        torch.testing.assert_close(network(mixed, labels=torch.tensor([2])), network(mixed)[:, [2]],
+                                   atol=1e-6, rtol=0)
+
+
 def test_unrelated_rows_and_deeper_networks_do_not_share():
     for network, batch in ((make_network(seed=3), SEQUENCES),
                            (make_network(layers_num=2, seed=3),

@@ -22,7 +22,7 @@ device, batch by batch; only those numbers are cached and kept in results.
 """
 from __future__ import annotations
 
-from typing import List, Optional, Sequence
+from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -86,8 +86,9 @@ class TopKGoalFunction(GoalFunction):
         self.skip_reason = self._check_words(attacked_text) or self._check_k() or preparation
         # Gradient word importance (wir_method="gradient") differentiates this goal's margin.
         self.model.grad_objective = self.gradient_objective
+        self.initial_output = _rows(self._reduce(scores).cpu())[0]
         if self.use_cache:  # the initial text costs no second model call
-            self._call_model_cache[attacked_text] = _rows(self._reduce(scores).cpu())[0]
+            self._call_model_cache[attacked_text] = self.initial_output
         result, search_over = super().init_attack_example(attacked_text, ground_truth_output)
         result.skip_reason = self.skip_reason
         return result, search_over
@@ -140,17 +141,49 @@ class TopKGoalFunction(GoalFunction):
                              f"{self.num_labels} labels")
         return index
 
+    # -- word importance ----------------------------------------------------
+    def word_importance(self, attacked_texts: Sequence) -> Tuple[np.ndarray, bool]:
+        """How much each text (the document with one word replaced by the unknown token) helps
+        this goal, and whether the query budget is now spent; a word ranks higher the more it helps.
+
+        By default this is TextAttack's own measure, the goal score of each text.
+        The targeted goals override it with the paper's.
+
+        Usage::
+
+            importance, search_over = goal.word_importance(leave_one_out_texts)
+        """
+        results, search_over = self.get_results(list(attacked_texts))
+        return np.array([result.score for result in results]), search_over
+
+    def _spend_queries(self, attacked_texts: Sequence) -> list:
+        """The texts the query budget still allows, counted as queries (as ``get_results`` counts)."""
+        attacked_texts = list(attacked_texts)
+        if self.query_budget < float("inf"):
+            attacked_texts = attacked_texts[:max(0, self.query_budget - self.num_queries)]
+        self.num_queries += len(attacked_texts)
+        return attacked_texts
+
     # -- model calls --------------------------------------------------------
+    def _label_probabilities(self, texts: Sequence, labels: Sequence[int]) -> torch.Tensor:
+        """Probabilities of the label indices ``labels`` only, ``[len(texts), len(labels)]``, on the CPU.
+
+        Wrappers with ``label_scores`` compute just those labels (see
+        :meth:`XMTCModelWrapper.label_scores`); any other wrapper is called whole.
+        """
+        columns = []
+        for start in range(0, len(texts), self.batch_size):
+            batch = list(texts[start:start + self.batch_size])
+            if hasattr(self.model, "label_scores"):
+                scores = _checked(self.model.label_scores(batch, labels), len(batch), self.model)
+            else:
+                scores = self._scores(batch)[:, list(labels)]
+            columns.append(self._probabilities(scores).cpu())
+        return torch.cat(columns) if columns else torch.zeros((0, len(labels)))
+
     def _scores(self, texts: Sequence) -> torch.Tensor:
         """Raw scores ``[len(texts), L]`` on the model's device, validated."""
-        scores = self.model(list(texts))
-        if isinstance(scores, np.ndarray):
-            scores = torch.from_numpy(scores)
-        if not isinstance(scores, torch.Tensor) or scores.dim() != 2 or scores.shape[0] != len(texts):
-            shape = tuple(scores.shape) if hasattr(scores, "shape") else type(scores).__name__
-            raise TypeError(f"the model wrapper returned {shape} for {len(texts)} texts; XMTC goal "
-                            "functions need a [batch, num_labels] tensor of label scores")
-        return scores.float()
+        return _checked(self.model(list(texts)), len(texts), self.model)
 
     def _probabilities(self, raw: torch.Tensor) -> torch.Tensor:
         if self.score_type == "logits":
@@ -211,6 +244,19 @@ class _TargetedTopK(TopKGoalFunction):
     def _get_displayed_output(self, raw_output):
         return TopKOutput(self._label_name(self.target), int(raw_output[2]), float(raw_output[1]),
                           self.k)
+
+    def word_importance(self, attacked_texts):
+        """The paper's importance: how much each text lowers (positive attack) or raises
+        (negative attack) the target's probability from the original document's.
+
+        Only the target's score is needed, so a wrapper with ``label_scores``
+        computes that one label (AttentionXML skips the attention of the others).
+        """
+        texts = self._spend_queries(attacked_texts)
+        inputs = [text.tokenizer_input for text in texts]
+        probabilities = self._label_probabilities(inputs, [self.target])[:, 0].double().numpy()
+        importance = self.sign * (float(self.initial_output[1]) - probabilities)
+        return importance, self.num_queries == self.query_budget
 
 
 class PositiveTargetedTopK(_TargetedTopK):
@@ -345,6 +391,17 @@ def _rows(reduced: torch.Tensor) -> List[np.ndarray]:
     """One small numpy row per text: TextAttack reads a few numbers from each, and indexing
     a numpy row costs a tenth of indexing a tensor row (GoalFunctionResult would convert it anyway)."""
     return list(reduced.numpy())
+
+
+def _checked(scores, count: int, model) -> torch.Tensor:
+    """A wrapper's scores for ``count`` texts as a float tensor, or a TypeError saying what came back."""
+    if isinstance(scores, np.ndarray):
+        scores = torch.from_numpy(scores)
+    if not isinstance(scores, torch.Tensor) or scores.dim() != 2 or scores.shape[0] != count:
+        shape = tuple(scores.shape) if hasattr(scores, "shape") else type(scores).__name__
+        raise TypeError(f"{type(model).__name__} returned {shape} for {count} texts; XMTC goal "
+                        "functions need a [batch, num_labels] tensor of label scores")
+    return scores.float()
 
 
 def _exact_rank(scores: torch.Tensor, index: int) -> int:

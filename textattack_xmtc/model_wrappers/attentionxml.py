@@ -86,17 +86,34 @@ class AttentionXMLWrapper(XMTCModelWrapper):
 
     def __call__(self, text_input_list: Sequence[str]) -> torch.Tensor:
         """Probabilities [len(texts), L] on the model's device (read now: Attack.cuda_() moves it)."""
-        texts = list(text_input_list)
-        device = self.device
-        if not texts:
-            return torch.zeros((0, len(self.labels)), device=device)
-        return score_distinct([self.tokenizer.encode_edit(text) for text in texts], self._score_ids)
+        return self._probabilities(text_input_list, None)
 
-    def _score_ids(self, sequences: List[List[int]]) -> torch.Tensor:
+    def label_scores(self, text_input_list: Sequence[str], labels: Sequence[int]) -> torch.Tensor:
+        """Probabilities of the label indices ``labels`` only, ``[len(texts), len(labels)]``.
+
+        The network attends for those labels alone (see :class:`AttentionXMLNetwork`).
+
+        Usage::
+
+            target_probabilities = victim.label_scores(texts, [victim.label_index("acq")])[:, 0]
+        """
+        return self._probabilities(text_input_list, self.label_tensor(labels))
+
+    def _probabilities(self, text_input_list: Sequence[str], columns: Optional[torch.Tensor]) -> torch.Tensor:
+        texts = list(text_input_list)
+        if not texts:
+            width = len(self.labels) if columns is None else len(columns)
+            return torch.zeros((0, width), device=self.device)
+        return score_distinct([self.tokenizer.encode_edit(text) for text in texts],
+                              lambda sequences: self._score_ids(sequences, columns))
+
+    def _score_ids(self, sequences: List[List[int]], labels: Optional[torch.Tensor] = None) -> torch.Tensor:
         input_ids = self.tokenizer.pad(sequences).to(self.device)
+        if labels is not None:
+            labels = labels.to(self.device)
         self.model.eval()
         with torch.inference_mode():
-            probabilities = torch.sigmoid(self.model(input_ids))
+            probabilities = torch.sigmoid(self.model(input_ids, labels))
         # A clone made outside inference mode is an ordinary tensor: callers may modify it in place.
         return probabilities.clone()
 

@@ -69,6 +69,32 @@ class XMTCModelWrapper(ModelWrapper):
         """Scores of every label for every text, ``[len(texts), L]``, on the model's device."""
         raise NotImplementedError
 
+    def label_scores(self, text_input_list: Sequence[str], labels: Sequence[int]) -> torch.Tensor:
+        """Scores of the label indices ``labels`` only: ``[len(texts), len(labels)]``.
+
+        The same numbers (to float rounding) as ``self(texts)[:, labels]``.
+        Ranking words by one target label needs no other column; wrappers whose
+        networks can skip the other labels override this.
+
+        Usage::
+
+            target_probabilities = wrapper.label_scores(texts, [wrapper.label_index("acq")])[:, 0]
+        """
+        columns = self.label_tensor(labels)
+        scores = self(text_input_list)
+        return scores[:, columns.to(scores.device)]
+
+    def label_tensor(self, labels: Sequence[int]) -> torch.Tensor:
+        """``labels`` as a long tensor of column indices, checked against the number of labels."""
+        columns = torch.as_tensor(list(labels), dtype=torch.long)
+        if columns.dim() != 1 or not len(columns):
+            raise ValueError(f"labels must be a non-empty list of label indices, got {labels!r}")
+        bad = columns[(columns < 0) | (columns >= len(self.labels))]
+        if len(bad):
+            raise ValueError(f"label index {int(bad[0])} is out of range: {type(self).__name__} has "
+                             f"{len(self.labels)} labels (indices 0 to {len(self.labels) - 1})")
+        return columns
+
     @property
     def device(self) -> torch.device:
         """The model's device, read at call time (``Attack.cuda_()`` moves modules)."""

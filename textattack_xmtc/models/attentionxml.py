@@ -267,10 +267,13 @@ class LabelAttention(nn.Module):
         self.attention = nn.Linear(input_size, labels_num, bias=False)
         nn.init.xavier_uniform_(self.attention.weight)
 
-    def forward(self, states: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    def forward(self, states: torch.Tensor, mask: torch.Tensor,
+                labels: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """Context vectors [B, L, 2h]; only for the label indices ``labels`` (then [B, len, 2h]) if given."""
+        weight = self.attention.weight if labels is None else self.attention.weight.index_select(0, labels)
         # Scores come out [B, T, L] and are copied to [B, L, T], so that the softmax runs
         # along memory: faster than a softmax across it, and the same numbers.
-        scores = linear(states, self.attention.weight).transpose(1, 2).contiguous()
+        scores = linear(states, weight).transpose(1, 2).contiguous()
         if not bool(mask.all()):  # attack batches are rarely padded
             scores.masked_fill_(~mask.unsqueeze(1), float("-inf"))
         weights = torch.softmax(scores, dim=-1)
@@ -296,10 +299,15 @@ class MLPLayers(nn.Module):
 class AttentionXMLNetwork(nn.Module):
     """AttentionXML: ``forward(input_ids [B, T], right-padded with 0) -> logits [B, L]``.
 
+    Each label's logit depends only on its own attention row (the MLP is shared),
+    so ``forward(input_ids, labels)`` computes just the labels asked for: an
+    attack ranking words by one target label skips the other L - 1.
+
     Usage::
 
         network = AttentionXMLNetwork(config).eval()
         probabilities = torch.sigmoid(network(tokenizer.batch_encode(texts)))
+        target_logits = network(input_ids, labels=torch.tensor([17]))   # [B, 1]
     """
 
     def __init__(self, config: AttentionXMLConfig, emb_init: Optional[torch.Tensor] = None):
@@ -314,7 +322,7 @@ class AttentionXMLNetwork(nn.Module):
         self.attention = LabelAttention(2 * hidden, config.labels_num)
         self.linear = MLPLayers([2 * hidden] + list(config.linear_size))
 
-    def forward(self, input_ids: torch.Tensor) -> torch.Tensor:
+    def forward(self, input_ids: torch.Tensor, labels: Optional[torch.Tensor] = None) -> torch.Tensor:
         mask = input_ids != PAD_ID
         lengths = mask.sum(dim=-1)
         if bool((lengths == 0).any()):
@@ -323,7 +331,7 @@ class AttentionXMLNetwork(nn.Module):
         longest = int(lengths.max())
         input_ids, mask = input_ids[:, :longest], mask[:, :longest]
         states = self.lstm(self.emb(input_ids), lengths.to(input_ids.device), input_ids)
-        return self.linear(self.attention(states, mask))
+        return self.linear(self.attention(states, mask, labels))
 
     def load_checked_state_dict(self, state_dict: Mapping[str, torch.Tensor], source: str = "<state dict>") -> None:
         """Strict ``load_state_dict`` after a shape check whose error names ``source`` and the tensor.
