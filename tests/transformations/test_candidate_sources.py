@@ -1,4 +1,5 @@
 """Candidate sources: GloVe neighbours without antonyms, and a masked LM run once."""
+import numpy as np
 import pytest
 import torch
 import transformers
@@ -10,6 +11,7 @@ from textattack_xmtc.transformations import (
     antonyms,
     paper_stopwords,
 )
+from textattack_xmtc.transformations import glove_neighbours
 
 
 def test_paper_stopword_list():
@@ -89,3 +91,62 @@ def test_masked_lm_runs_once_on_the_original(tiny_mlm):
 def test_masked_lm_missing_directory(tmp_path):
     with pytest.raises(OSError, match="masked language model"):
         WordSwapMaskedLMOnce(str(tmp_path / "nothing"))
+
+
+# -- the GloVe neighbour table: built once, cached on disk --------------------------
+
+def test_nearest_neighbours_are_ordered_by_cosine_ties_to_the_lower_index():
+    generator = torch.Generator().manual_seed(0)
+    vectors = torch.randn(40, 5, generator=generator)
+    vectors[[7, 21, 33]] = vectors[3].clone()  # exact ties with word 3
+    unit = vectors / vectors.norm(dim=1, keepdim=True)
+    found = glove_neighbours.nearest_neighbours(unit, unit[[3, 10]], 12)
+    for row, word in zip(found, (3, 10)):
+        cosines = (unit.double() @ unit[word].double()).tolist()
+        expected = sorted(range(40), key=lambda i: (-round(cosines[i], 6), i))[:12]
+        assert row.tolist() == expected
+    assert found[0][:4].tolist() == [3, 7, 21, 33]
+
+
+@pytest.fixture
+def small_table_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("TEXTATTACK_XMTC_CACHE", str(tmp_path))
+    glove_neighbours.neighbour_table.cache_clear()
+    yield tmp_path
+    glove_neighbours.neighbour_table.cache_clear()
+
+
+def test_the_table_holds_each_word_s_nearest_neighbours_and_is_reused_from_disk(small_table_cache, monkeypatch):
+    table = glove_neighbours.neighbour_table(2000, depth=64)
+    assert table.shape == (2000, 64) and (table[:, 0] == range(2000)).all()
+    words, _, unit = glove_neighbours._neighbour_index(2000)
+    for word in (5, 777, 1999):
+        cosines = (unit.double() @ unit[word].double()).numpy()
+        row = cosines[table[word].astype(int)]
+        assert (row[:-1] >= row[1:] - 1e-6).all()  # highest first
+        outside = np.delete(cosines, table[word].astype(int))
+        assert row[-1] >= outside.max() - 1e-6  # nothing closer was left out
+    assert list(small_table_cache.glob("*.npy"))
+    glove_neighbours.neighbour_table.cache_clear()
+    monkeypatch.setattr(glove_neighbours, "_build_table", lambda *args: pytest.fail("built again"))
+    assert np.array_equal(glove_neighbours.neighbour_table(2000, depth=64), table)
+
+
+def test_a_damaged_table_file_is_rebuilt_with_a_warning(small_table_cache, caplog):
+    table = glove_neighbours.neighbour_table(2000, depth=64)
+    path, = small_table_cache.glob("*.npy")
+    path.write_bytes(path.read_bytes()[:1000])
+    glove_neighbours.neighbour_table.cache_clear()
+    assert np.array_equal(glove_neighbours.neighbour_table(2000, depth=64), table)
+    assert "unreadable" in caplog.text and str(path) in caplog.text
+
+
+def test_candidates_from_the_table_equal_a_search_for_the_word_alone(small_table_cache):
+    from_table = WordSwapGloVeNeighbours(max_candidates=48, vocabulary_size=2000)
+    words, index_of, unit = glove_neighbours._neighbour_index(2000)
+    for word in ("profit", "shares", "Market", "rose"):
+        pool = glove_neighbours.nearest_neighbours(unit, unit[index_of[word.lower()]][None], 3 * 48 + 20)[0]
+        expected = glove_neighbours.clean_candidates(word, (words[i] for i in pool), 48, from_table.stopwords)
+        assert from_table._get_replacement_words(word) == expected
+    many = WordSwapGloVeNeighbours(max_candidates=100, vocabulary_size=2000)  # beyond the table's depth
+    assert len(many._get_replacement_words("profit")) > 48
