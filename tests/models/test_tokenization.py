@@ -161,3 +161,22 @@ def test_encode_edit_equals_encode_along_an_attack_like_sequence_of_texts():
             words = edited  # the attack keeps a swap
     fresh = AttentionXMLTokenizer(vocab, max_length=40)
     assert [tokenizer.encode_edit(text) for text in texts] == [fresh.encode(text) for text in texts]
+
+
+def test_encode_edit_builds_leave_one_out_texts_from_the_segments_of_the_document(monkeypatch):
+    from textattack.shared import AttackedText
+
+    from textattack_xmtc.shared import replace_word_fast
+
+    texts = load_corpus("reuters21578", split="test").texts[5:9]
+    vocab = ["<PAD>", "<UNK>"] + sorted({token.lower() for text in texts for token in text.split()})[::2]
+    tokenizer, fresh = AttentionXMLTokenizer(vocab, max_length=60), AttentionXMLTokenizer(vocab, max_length=60)
+    for text in texts + ["He said: the U.S. rose 5%. Acme Corp. (really) \"ended\" it..."]:
+        document = AttackedText(text)
+        tokenizer.encode_edit(text)
+        leave_one_out = [replace_word_fast(document, i, "<UNK>").text for i in range(document.num_words)]
+        expected = [fresh.encode(variant) for variant in leave_one_out]
+        with monkeypatch.context() as patch:  # all but the last words: no general tokenization
+            patch.setattr(tokenizer, "encode", lambda text: pytest.fail(f"general path for {text!r}"))
+            assert [tokenizer.encode_edit(variant) for variant in leave_one_out[:-3]] == expected[:-3]
+        assert [tokenizer.encode_edit(variant) for variant in leave_one_out] == expected

@@ -126,3 +126,32 @@ def test_a_word_swap_in_a_long_text_computes_only_the_segments_around_it():
     assert edited.values == NLTK.tokenize(" ".join(words))
     assert computed[-1] == " swapped, " and len(computed) <= 2  # and maybe the segment before
     assert current.edited(text.replace("word199,", "end."), recording) is None  # the last segment
+
+
+@pytest.mark.parametrize("cuts", [EVERY_SPACE, CUTS], ids=["every-space", "default"])
+def test_pieces_around_a_stretch_are_each_tokenized_as_a_text_of_their_own(cuts):
+    """The tokens of a text with a stretch cut out, as when the unknown token is put in for it."""
+    rng = random.Random(7)
+    answered = 0
+    for _ in range(3000):
+        text = random_text(rng)
+        segmented = SegmentedText.build(text, segment_tokens, cuts)
+        start = rng.randrange(len(text) + 1)
+        end = min(len(text), start + rng.randrange(6))
+        pieces = segmented.around(start, end, segment_tokens)
+        if pieces is None:
+            continue
+        answered += 1
+        assert [list(piece) for piece in pieces] == [NLTK.tokenize(text[:start]), NLTK.tokenize(text[end:])], \
+            (text, start, end)
+    assert answered > 1500
+
+
+def test_pieces_around_each_word_of_real_documents_match_nltk():
+    for text in load_corpus("reuters21578", split="test").texts[:40:4]:
+        segmented = SegmentedText.build(text, segment_tokens)
+        for word in re.finditer(r"\w+", text):
+            pieces = segmented.around(word.start(), word.end(), segment_tokens)
+            if pieces is not None:
+                assert [list(p) for p in pieces] == [NLTK.tokenize(text[:word.start()]),
+                                                     NLTK.tokenize(text[word.end():])]

@@ -17,6 +17,8 @@ NEW_WORDS = ["purchase", "<UNK>", "[UNK]", "Über", "x", "UNK", "multi word", "c
 
 def same(fast, slow):
     assert fast.text == slow.text
+    assert fast.tokenizer_input == slow.tokenizer_input
+    assert fast == slow and slow == fast and hash(fast) == hash(slow)  # one key in TextAttack's caches
     assert fast.words == slow.words
     for key in ("modified_indices", "newly_modified_indices"):
         assert fast.attack_attrs[key] == slow.attack_attrs[key], key
@@ -52,3 +54,12 @@ def test_one_word_swaps_take_the_linear_path(monkeypatch):
     monkeypatch.setattr(AttackedText, "replace_word_at_index", refuse)
     for new_word in ("purchase", "<UNK>", "[UNK]", "co-op"):
         replace_word_fast(original, 3, new_word)
+
+
+def test_spliced_texts_survive_pickling_as_checkpoints_need():
+    import pickle
+
+    spliced = replace_word_fast(AttackedText(TEXTS[0]), 2, "purchase")
+    copy = pickle.loads(pickle.dumps(spliced))
+    assert copy == spliced and copy.text == spliced.text and copy.words == spliced.words
+    assert {spliced: 1}[copy] == 1

@@ -115,20 +115,39 @@ class AttentionXMLTokenizer:
 
         An attack's texts differ from the one before in a word or two: only the
         segments around the change are looked up again (see
-        :class:`~textattack_xmtc.models.word_tokenize.SegmentedText`).
+        :class:`~textattack_xmtc.models.word_tokenize.SegmentedText`). Texts
+        that put the unknown token in for a word of that text (word ranking)
+        are built from its segments too.
 
         Usage::
 
             ids = [tokenizer.encode_edit(text) for text in candidate_texts]
         """
-        if UNK_TOKEN in text:  # split around the unknown token first: the general path
-            return self.encode(text)
+        if UNK_TOKEN in text:
+            ids = self._encode_around_unknown(text)
+            return self.encode(text) if ids is None else ids
         last = self._last_edit
         current = last.edited(text, self._ids_of_segment) if last is not None else None
         if current is None:
             current = SegmentedText.build(text, self._ids_of_segment)
         self._last_edit = current
         return current.values[: self.max_length] or [UNK_ID]
+
+    def _encode_around_unknown(self, text: str) -> Optional[List[int]]:
+        """``encode(text)`` when ``text`` is the last text edited here with one stretch of it
+        replaced by the unknown token (how words are ranked); else None."""
+        base = self._last_edit
+        if base is None or text.count(UNK_TOKEN) != 1:
+            return None
+        start = text.index(UNK_TOKEN)
+        end = len(base.text) - (len(text) - start - len(UNK_TOKEN))
+        if end < start or base.text[:start] != text[:start] or base.text[end:] != text[start + len(UNK_TOKEN):]:
+            return None
+        pieces = base.around(start, end, self._ids_of_segment)
+        if pieces is None:
+            return None
+        ids = pieces[0] + [UNK_ID] + pieces[1]
+        return ids[: self.max_length]
 
     def _ids_of_segment(self, segment: str, is_last: bool) -> Tuple[int, ...]:
         key = (segment, is_last)

@@ -41,6 +41,7 @@ _SENTINEL = "a"  # a plain word: no tokenizer rule touches it or its neighbours 
 # Where a segment may end: the whitespace after one of these characters.
 CUTS = re.compile(r"(?<=[.,;:!?y])\s+")
 _SPACES = re.compile(r"\s+")
+_SPACES_BEFORE = re.compile(r"\s+(?=\S*$)")  # searched up to a tail: the run right before it
 _LETTERS = re.compile(r"[^\W\d_]+")
 # The words of letters alone that NLTK splits (its CONTRACTIONS2 list: can not, gon na, ...).
 _SPLIT_WORDS = frozenset({"cannot", "gimme", "gonna", "gotta", "lemme", "wanna"})
@@ -59,6 +60,9 @@ def _nltk():
 @functools.lru_cache(maxsize=1 << 16)
 def _segment_tokens(segment: str, is_last: bool) -> Tuple[str, ...]:
     if is_last:
+        word = segment.strip()
+        if _LETTERS.fullmatch(word) and word.lower() not in _SPLIT_WORDS:
+            return (word,)  # one word of letters: no rule touches it, at the end or not
         return tuple(_nltk().tokenize(segment))
     # The rules above hold at every run of whitespace, so a segment that is not last
     # is tokenized word by word: a swap makes a new segment but only one new word,
@@ -112,18 +116,29 @@ def segment_spans(text: str, cuts: re.Pattern = CUTS) -> Iterator[Tuple[int, int
 
         list(segment_spans("a, b, c"))  # [(0, 3, False), (2, 6, False), (5, 7, True)]
     """
-    # The last segment must hold the final period, which may be followed by closers.
-    tail = len(text)
-    for word in reversed(text.split()):
-        if not _CLOSERS_ONLY.fullmatch(word):
-            tail = text.rindex(word, 0, tail)
-            break
-        tail = text.rindex(word, 0, tail)
+    tail = _tail(text)
     start = 0
     for run in cuts.finditer(text, 0, tail):
         yield start, run.end(), False
         start = run.start()
     yield start, len(text), True
+
+
+def _tail(text: str) -> int:
+    """Where the text's last segment must start at the latest: its last word with anything
+    but closers in it (the final period may be followed by closers)."""
+    # The last few words are enough unless they are all closers: split only those.
+    words = text.rsplit(None, 8)
+    if len(words) > 8 and all(_CLOSERS_ONLY.fullmatch(word) for word in words[1:]):
+        words = text.split()
+    elif len(words) > 8:
+        words = words[1:]  # words[0] is the rest of the text, not one word
+    tail = len(text)
+    for word in reversed(words):
+        tail = text.rindex(word, 0, tail)
+        if not _CLOSERS_ONLY.fullmatch(word):
+            break
+    return tail
 
 
 ValueOf = Callable[[str, bool], Sequence]
@@ -201,6 +216,55 @@ class SegmentedText:
             self.offsets[:first] + offsets + [offset + shift for offset in self.offsets[after:]],
             self.values[:base] + middle + self.values[self.offsets[after]:],
         )
+
+
+    def around(self, start: int, end: int, value_of: ValueOf) -> Optional[Tuple[List, List]]:
+        """The values of ``text[:start]`` and of ``text[end:]``, each valued as a text of its own.
+
+        That is how a text with the unknown token put in for ``text[start:end]``
+        is tokenized (the token splits it into two texts). The segments that
+        both pieces share with this text keep their values; only the ends of
+        the pieces are valued again, which is exact because a text may be cut
+        at any run of whitespace (module docstring). ``None`` when the stretch
+        reaches past the start of the text's last word (use :func:`segments`
+        on the pieces then).
+
+        Usage::
+
+            before, after = segmented.around(10, 14, value_of)
+        """
+        tail = _tail(self.text)
+        if not 0 <= start <= end <= tail:
+            return None
+        return self._before(start, value_of), self._after(end, value_of)
+
+    def _before(self, start: int, value_of: ValueOf) -> List:
+        if not start:
+            return list(value_of("", True))
+        # This text's cut runs that end by the piece's tail are the piece's own (the
+        # same characters and lookbehind); the rest of the piece is its last segment.
+        text = self.text
+        piece_tail = _tail(text[:start])
+        kept = bisect.bisect_right(self.ends, piece_tail, 0, len(self.starts) - 1)
+        before = list(self.values[:self.offsets[kept]])
+        first = self.starts[kept]
+        space = _SPACES_BEFORE.search(text, first, piece_tail)
+        if space is not None and space.end() == piece_tail:  # cut once more, before the tail word
+            before.extend(value_of(text[first:piece_tail], False))
+            first = space.start()
+        before.extend(value_of(text[first:start], True))
+        return before
+
+    def _after(self, end: int, value_of: ValueOf) -> List:
+        # This text's cut runs that start after ``end`` are the piece's own (one that starts
+        # at ``end`` has no lookbehind in the piece); the piece's first segment runs to the first.
+        text, last = self.text, len(self.starts) - 1
+        following = bisect.bisect_right(self.starts, end, 1, last + 1)
+        if following > last:
+            return list(value_of(text[end:], True))
+        after = list(value_of(text[end:self.ends[following - 1]], False))
+        after.extend(self.values[self.offsets[following]:])
+        return after
 
 
 def _common_prefix_length(first: str, second: str) -> int:

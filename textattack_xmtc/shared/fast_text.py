@@ -55,6 +55,28 @@ def _as_one_word(word: str):
     return None
 
 
+class SplicedText(AttackedText):
+    """An ``AttackedText`` of one field, made by :func:`replace_word_fast`, that keeps its string.
+
+    TextAttack joins the fields into a new string each time ``text`` is read,
+    and its caches read it several times per candidate to hash and compare:
+    on long documents that was a tenth of an attack's Python time. The string
+    kept here is the joined one (a single field joins to itself), and Python
+    caches its hash.
+    """
+
+    @property
+    def text(self) -> str:
+        return self._joined
+
+    @property
+    def tokenizer_input(self) -> str:
+        return self._joined
+
+    def __hash__(self) -> int:
+        return hash(self._joined)
+
+
 def replace_word_fast(text: AttackedText, index: int, new_word: str) -> AttackedText:
     """``text.replace_word_at_index(index, new_word)``, in linear time when possible."""
     read_as = _as_one_word(new_word)
@@ -75,8 +97,9 @@ def replace_word_fast(text: AttackedText, index: int, new_word: str) -> Attacked
         attrs["newly_modified_indices"].add(index)
 
     # Build the object without AttackedText.__init__, which would re-split all words.
-    result = AttackedText.__new__(AttackedText)
+    result = SplicedText.__new__(SplicedText)
     result._text_input = OrderedDict([(next(iter(text._text_input)), new_raw)])
+    result._joined = new_raw
     words = list(text.words)
     words[index] = read_as
     result._words = words
