@@ -26,9 +26,7 @@ class SwapToFixedWords(WordSwap):
 
 
 def attack_with(search, victim):
-    goal = PositiveTargetedTopK(victim, k=1)
-    constraints = [RepeatModification(), StopwordModification(stopwords={"and", "of"})]
-    return Attack(goal, constraints, SwapToFixedWords(), search)
+    return attack_with_goal(PositiveTargetedTopK(victim, k=1), search)
 
 
 def attack_with_goal(goal, search):

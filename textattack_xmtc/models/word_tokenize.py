@@ -61,8 +61,8 @@ def _nltk():
 def _segment_tokens(segment: str, is_last: bool) -> Tuple[str, ...]:
     if is_last:
         word = segment.strip()
-        if _LETTERS.fullmatch(word) and word.lower() not in _SPLIT_WORDS:
-            return (word,)  # one word of letters: no rule touches it, at the end or not
+        if _untouched(word):
+            return (word,)  # at the end of the text too
         return tuple(_nltk().tokenize(segment))
     # The rules above hold at every run of whitespace, so a segment that is not last
     # is tokenized word by word: a swap makes a new segment but only one new word,
@@ -80,12 +80,17 @@ def _segment_tokens(segment: str, is_last: bool) -> Tuple[str, ...]:
 def _word_tokens(piece: str) -> Tuple[str, ...]:
     """Tokens of a piece that is not the text's end (it ends in whitespace)."""
     word = piece.strip()
-    if _LETTERS.fullmatch(word) and word.lower() not in _SPLIT_WORDS:
-        return (word,)  # no rule touches a word of letters alone, bar the few NLTK splits
+    if _untouched(word):
+        return (word,)
     tokens = _nltk().tokenize(piece + _SENTINEL)
     if not tokens or tokens[-1] != _SENTINEL:  # cannot happen: the piece ends in whitespace
         raise RuntimeError(f"sentinel merged into the segment {piece!r}: {tokens!r}")
     return tuple(tokens[:-1])
+
+
+def _untouched(word: str) -> bool:
+    """Whether NLTK leaves ``word`` whole: letters alone, bar the few words it splits."""
+    return bool(_LETTERS.fullmatch(word)) and word.lower() not in _SPLIT_WORDS
 
 
 def segment_tokens(segment: str, is_last: bool) -> Tuple[str, ...]:
@@ -216,7 +221,6 @@ class SegmentedText:
             self.offsets[:first] + offsets + [offset + shift for offset in self.offsets[after:]],
             self.values[:base] + middle + self.values[self.offsets[after]:],
         )
-
 
     def around(self, start: int, end: int, value_of: ValueOf) -> Optional[Tuple[List, List]]:
         """The values of ``text[:start]`` and of ``text[end:]``, each valued as a text of its own.

