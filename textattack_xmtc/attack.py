@@ -25,9 +25,12 @@ class XMTCAttack(Attack):
     """An Attack that annotates every result with an :class:`XMTCRecord`."""
 
     def __init__(self, goal_function, constraints, transformation, search_method,
-                 encoder: Optional[SentenceEncoder] = None, candidate_source: str = "", **kwargs):
+                 encoder: Optional[SentenceEncoder] = None, candidate_source: str = "",
+                 options: Optional[dict] = None, **kwargs):
         super().__init__(goal_function, constraints, transformation, search_method, **kwargs)
         self.encoder = encoder
+        # The recipe's options as resolved once at build time (for result provenance).
+        self.options = dict(options or {})
         self.candidate_source = candidate_source or repr(transformation)
         install_summary_metrics()
 

@@ -22,6 +22,7 @@ class TopKOutput:
     score: float
     k: int
     left: Optional[int] = None
+    index: Optional[int] = None  # the label's column in the model's output
 
     def __str__(self) -> str:
         text = f"'{self.label}' rank {self.rank} (p={self.score:.3f}, k={self.k})"

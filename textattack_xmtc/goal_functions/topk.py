@@ -243,7 +243,7 @@ class _TargetedTopK(TopKGoalFunction):
 
     def _get_displayed_output(self, raw_output):
         return TopKOutput(self._label_name(self.target), int(raw_output[2]), float(raw_output[1]),
-                          self.k)
+                          self.k, index=int(self.target))
 
     def word_importance(self, attacked_texts):
         """The paper's importance: how much each text lowers (positive attack) or raises
@@ -378,7 +378,7 @@ class UntargetedTopK(TopKGoalFunction):
 
     def _get_displayed_output(self, raw_output):
         return TopKOutput(self._label_name(int(raw_output[1])), int(raw_output[2]),
-                          float(raw_output[3]), self.k, left=int(raw_output[4]))
+                          float(raw_output[3]), self.k, left=int(raw_output[4]), index=int(raw_output[1]))
 
 
 # TextAttack checks goal functions against a table of model classes; ours
