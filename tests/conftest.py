@@ -10,6 +10,7 @@ import torch  # noqa: E402
 from textattack_xmtc.model_wrappers.base import XMTCModelWrapper  # noqa: E402
 
 from builders import build_hf_multilabel, train_aplc_spiece, write_aplc_original  # noqa: E402
+from masked_lm_builders import build_bert_mlm, build_roberta_mlm  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -97,3 +98,21 @@ def aplc_spiece(tmp_path_factory):
 def aplc_original_dir(tmp_path_factory, aplc_spiece):
     """An original APLC-XLNet output directory with random weights (see builders.write_aplc_original)."""
     return write_aplc_original(tmp_path_factory.mktemp("aplc") / "EURLex", aplc_spiece)
+
+
+# -- tiny masked language models, two tokenizer families -----------------------
+
+@pytest.fixture(scope="session")
+def bert_mlm_dir(tmp_path_factory):
+    return build_bert_mlm(tmp_path_factory.mktemp("mlm") / "tiny-bert-mlm")
+
+
+@pytest.fixture(scope="session")
+def roberta_mlm_dir(tmp_path_factory):
+    return build_roberta_mlm(tmp_path_factory.mktemp("mlm") / "tiny-roberta-mlm")
+
+
+@pytest.fixture(scope="session", params=["bert", "roberta"])
+def mlm_dir(request, bert_mlm_dir, roberta_mlm_dir):
+    """Each tokenizer family in turn: WordPiece (BERT) and byte-level BPE (RoBERTa)."""
+    return {"bert": bert_mlm_dir, "roberta": roberta_mlm_dir}[request.param]

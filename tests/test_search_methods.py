@@ -88,3 +88,107 @@ def test_other_importance_methods_are_textattack_s_own(keyword_victim):
     attack_with(reference, keyword_victim).goal_function.init_attack_example(
         attacked_text, XMTCTarget(["acq", "earn"], "earn", 1))
     assert np.asarray(order).tolist() == np.asarray(reference._get_index_order(attacked_text)[0]).tolist()
+
+
+# -- the paper's keep rule, on victims whose every score the test sets --------------
+
+class TableSwap(WordSwap):
+    """Candidates from a table, in the table's order (marked as the source's ranking)."""
+
+    def __init__(self, table):
+        super().__init__()
+        self.table = table
+
+    def _get_transformations(self, current_text, indices_to_modify):
+        from textattack_xmtc.transformations.ranked import rank_candidates
+
+        texts = []
+        for index in indices_to_modify:
+            word = current_text.words[index]
+            texts.extend(rank_candidates([current_text.replace_word_at_index(index, candidate)
+                                          for candidate in self.table.get(word, [])]))
+        return texts
+
+
+LABELS = ["l0", "l1", "l2", "l3", "l4", "target"]
+
+
+def table_attack(table_victim, goal_class, scores, candidates, keep, k=5):
+    victim = table_victim(scores, LABELS, default=scores["alpha beta"])
+    victim.unk_token = "<UNK>"
+    goal = goal_class(victim, k=k)
+    search = GreedyWordSwapWIRFast(unk_token="<UNK>", keep=keep)
+    return Attack(goal, [RepeatModification()], TableSwap(candidates), search)
+
+
+def outcome(attack, target):
+    result = attack.attack("alpha beta", target)
+    return type(result).__name__, result.perturbed_result.attacked_text.text
+
+
+@pytest.mark.parametrize("target_before, target_after", [
+    (0.01, 0.10),   # the 5th label rises more than the target: the margin worsens
+    (1e-9, 1.4e-9),  # the margin 0.5 - p rounds to the same float32 either way
+])
+def test_a_negative_attack_keeps_what_lifts_the_target_as_the_paper_does(table_victim, target_before,
+                                                                        target_after):
+    from textattack_xmtc.goal_functions import NegativeTargetedTopK
+
+    fifth_after = 0.6 if target_before == 0.01 else 0.5
+    scores = {
+        "alpha beta": [0.9, 0.8, 0.7, 0.6, 0.5, target_before],
+        "lift beta": [0.9, 0.8, 0.7, 0.6, fifth_after, target_after],
+        "lift gamma": [0.9, 0.8, 0.7, 0.6, 0.5, 0.65],   # in the top-5: success
+        "alpha gamma": [0.9, 0.8, 0.7, 0.6, 0.5, 0.2],   # without "lift": not enough
+    }
+    candidates = {"alpha": ["lift"], "beta": ["gamma"]}
+    target = XMTCTarget(["l0"], "target", 5)
+    assert outcome(table_attack(table_victim, NegativeTargetedTopK, scores, candidates, "target"), target) == \
+        ("SuccessfulAttackResult", "lift gamma")
+    assert outcome(table_attack(table_victim, NegativeTargetedTopK, scores, candidates, "margin"), target) == \
+        ("FailedAttackResult", "alpha gamma")
+
+
+def test_a_change_that_does_not_move_the_target_is_not_kept(table_victim):
+    # "still" improves the margin (the 5th-best other label rises) but leaves the target alone.
+    scores = {
+        "alpha beta": [0.96, 0.8, 0.7, 0.6, 0.5, 0.95],
+        "still beta": [0.96, 0.8, 0.7, 0.6, 0.9, 0.95],
+    }
+    candidates = {"alpha": ["still"]}
+    target = XMTCTarget(["target"], "target", 5)
+    assert outcome(table_attack(table_victim, PositiveTargetedTopK, scores, candidates, "target"), target) == \
+        ("FailedAttackResult", "alpha beta")
+    assert outcome(table_attack(table_victim, PositiveTargetedTopK, scores, candidates, "margin"), target) == \
+        ("FailedAttackResult", "still beta")
+
+
+def test_the_first_success_in_the_source_s_order_wins(table_victim):
+    # Both candidates push the target out; TextAttack sorts texts alphabetically and takes the
+    # best score, the paper takes the first candidate its source proposed.
+    scores = {
+        "alpha beta": [0.9, 0.8, 0.7, 0.6, 0.5, 0.95],
+        "zulu beta": [0.9, 0.8, 0.7, 0.6, 0.5, 0.40],
+        "bravo beta": [0.9, 0.8, 0.7, 0.6, 0.5, 0.10],
+    }
+    candidates = {"alpha": ["zulu", "bravo"]}
+    target = XMTCTarget(["target"], "target", 5)
+    assert outcome(table_attack(table_victim, PositiveTargetedTopK, scores, candidates, "target"), target) == \
+        ("SuccessfulAttackResult", "zulu beta")
+    assert outcome(table_attack(table_victim, PositiveTargetedTopK, scores, candidates, "margin"), target) == \
+        ("SuccessfulAttackResult", "bravo beta")
+
+
+def test_equally_important_words_are_tried_in_text_order(table_victim):
+    # Only words 3, 40 and 45 may change; as a set, {3, 40, 45} iterates 40, 3, 45.
+    words = [f"w{i}" for i in range(50)]
+    text = " ".join(words)
+    victim = table_victim({}, LABELS, default=[0.9, 0.8, 0.7, 0.6, 0.5, 0.95])
+    goal = PositiveTargetedTopK(victim, k=5)
+    search = GreedyWordSwapWIRFast(unk_token="<UNK>", keep="target")
+    stopwords = set(words) - {"w3", "w40", "w45"}
+    Attack(goal, [StopwordModification(stopwords=stopwords)], SwapToFixedWords(), search)
+    attacked_text = AttackedText(text)
+    goal.init_attack_example(attacked_text, XMTCTarget(["target"], "target", 5))
+    order, _ = search._get_index_order(attacked_text)
+    assert np.asarray(order).tolist() == [3, 40, 45]

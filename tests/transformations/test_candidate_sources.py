@@ -42,42 +42,33 @@ def test_glove_neighbours_leave_single_letters_of_abbreviations_alone():
     assert changed == set()
 
 
-@pytest.fixture(scope="module")
-def tiny_mlm(tmp_path_factory):
-    directory = tmp_path_factory.mktemp("mlm")
-    words = ["market", "shares", "stock", "price", "rose", "fell", "the", "bank", "profit", "trade",
-             "grain", "wheat", "oil", "company", "bought", "sold"]
-    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + words + ["##s", "##ed"]
-    (directory / "vocab.txt").write_text("\n".join(vocab) + "\n")
-    tokenizer = transformers.BertTokenizer(str(directory / "vocab.txt"), do_lower_case=True)
-    config = transformers.BertConfig(vocab_size=len(vocab), hidden_size=16, num_hidden_layers=1,
-                                     num_attention_heads=2, intermediate_size=32,
-                                     max_position_embeddings=64)
-    torch.manual_seed(0)
-    model = transformers.BertForMaskedLM(config)
-    with torch.no_grad():  # make special tokens and pieces the MLM's favourites
-        model.cls.predictions.decoder.bias[:5] += 50.0
-        model.cls.predictions.decoder.bias[-2:] += 40.0
-    model.save_pretrained(directory)
-    tokenizer.save_pretrained(directory)
-    return str(directory)
-
-
-def test_masked_lm_candidates_are_clean_whole_words(tiny_mlm):
-    swap = WordSwapMaskedLMOnce(tiny_mlm, max_candidates=6)
+def test_masked_lm_candidates_are_clean_whole_words(mlm_dir):
+    swap = WordSwapMaskedLMOnce(str(mlm_dir), max_candidates=48)
     text = AttackedText("The company bought shares of the bank")
     candidates = swap._candidates(text)
     assert len(candidates) == text.num_words
     for word, options in zip(text.words, candidates):
-        assert len(options) <= 6
+        assert len(options) <= 48
         for option in options:
             assert option.isalpha() and not option.startswith("[") and "#" not in option
             assert option.lower() != word.lower() and option.lower() not in paper_stopwords()
     assert any(candidates)
 
 
-def test_masked_lm_runs_once_on_the_original(tiny_mlm):
-    swap = WordSwapMaskedLMOnce(tiny_mlm, max_candidates=6)
+def test_masked_lm_filters_its_top_candidates_as_the_paper_does(bert_mlm_dir):
+    # The tiny MLM's 7 favourites are 5 special tokens and 2 pieces: the paper's rule
+    # (top k, then filter) leaves 3 words of the top 10; filling reads on until 10 remain.
+    text = AttackedText("The company bought shares of the bank")
+    paper = WordSwapMaskedLMOnce(str(bert_mlm_dir), max_candidates=10)._candidates(text)
+    filled = WordSwapMaskedLMOnce(str(bert_mlm_dir), max_candidates=10, fill=True)._candidates(text)
+    assert max(len(options) for options in paper) <= 3
+    assert max(len(options) for options in filled) == 10
+    for few, many in zip(paper, filled):
+        assert few == many[:len(few)]  # the same ranking, cut earlier
+
+
+def test_masked_lm_runs_once_on_the_original(bert_mlm_dir):
+    swap = WordSwapMaskedLMOnce(str(bert_mlm_dir), max_candidates=48)
     calls = []
     swap.mlm.register_forward_hook(lambda *args: calls.append(1))
     original = AttackedText("The company bought shares of the bank")
@@ -88,9 +79,38 @@ def test_masked_lm_runs_once_on_the_original(tiny_mlm):
     assert len(calls) == 1
 
 
+def test_masked_lm_candidates_carry_their_rank(bert_mlm_dir):
+    from textattack_xmtc.transformations.ranked import candidate_rank
+
+    swap = WordSwapMaskedLMOnce(str(bert_mlm_dir), max_candidates=48)
+    texts = swap._get_transformations(AttackedText("The company bought shares"), [1])
+    assert [candidate_rank(t) for t in texts] == list(range(len(texts)))
+
+
+def test_masked_lm_is_a_word_swap_for_textattack_searches(bert_mlm_dir):
+    from textattack.search_methods import GreedyWordSwapWIR
+
+    swap = WordSwapMaskedLMOnce(str(bert_mlm_dir))
+    assert GreedyWordSwapWIR().check_transformation_compatibility(swap)
+
+
 def test_masked_lm_missing_directory(tmp_path):
-    with pytest.raises(OSError, match="masked language model"):
+    with pytest.raises(OSError, match="no such directory"):
         WordSwapMaskedLMOnce(str(tmp_path / "nothing"))
+    with pytest.raises(OSError, match="'no-such-dir': no such directory"):
+        WordSwapMaskedLMOnce("no-such-dir")
+
+
+def test_a_file_is_not_a_masked_lm_directory(tmp_path):
+    (tmp_path / "weights.bin").write_bytes(b"")
+    with pytest.raises(OSError, match="is a file"):
+        WordSwapMaskedLMOnce(str(tmp_path / "weights.bin"))
+
+
+def test_a_sequence_classifier_is_refused_by_name(hf_multilabel_dir):
+    # It would load as a masked LM with a freshly initialised (random) head.
+    with pytest.raises(OSError, match=r"is not a masked language model \(BertForSequenceClassification\)"):
+        WordSwapMaskedLMOnce(str(hf_multilabel_dir))
 
 
 # -- the GloVe neighbour table: built once, cached on disk --------------------------
@@ -142,11 +162,19 @@ def test_a_damaged_table_file_is_rebuilt_with_a_warning(small_table_cache, caplo
 
 
 def test_candidates_from_the_table_equal_a_search_for_the_word_alone(small_table_cache):
-    from_table = WordSwapGloVeNeighbours(max_candidates=48, vocabulary_size=2000)
     words, index_of, unit = glove_neighbours._neighbour_index(2000)
-    for word in ("profit", "shares", "Market", "rose"):
-        pool = glove_neighbours.nearest_neighbours(unit, unit[index_of[word.lower()]][None], 3 * 48 + 20)[0]
-        expected = glove_neighbours.clean_candidates(word, (words[i] for i in pool), 48, from_table.stopwords)
-        assert from_table._get_replacement_words(word) == expected
-    many = WordSwapGloVeNeighbours(max_candidates=100, vocabulary_size=2000)  # beyond the table's depth
+    for fill, pool_size in ((False, 48 + 1), (True, 3 * 48 + 20)):  # the word itself comes first
+        from_table = WordSwapGloVeNeighbours(max_candidates=48, vocabulary_size=2000, fill=fill)
+        for word in ("profit", "shares", "Market", "rose"):
+            pool = glove_neighbours.nearest_neighbours(unit, unit[index_of[word.lower()]][None], pool_size)[0]
+            expected = glove_neighbours.clean_candidates(word, (words[i] for i in pool), 48, from_table.stopwords)
+            assert from_table._get_replacement_words(word) == expected
+    many = WordSwapGloVeNeighbours(max_candidates=100, vocabulary_size=2000, fill=True)  # beyond the table
     assert len(many._get_replacement_words("profit")) > 48
+
+
+def test_glove_candidates_are_the_top_neighbours_filtered_unless_filled(small_table_cache):
+    paper = WordSwapGloVeNeighbours(max_candidates=48, vocabulary_size=2000)._get_replacement_words("rose")
+    filled = WordSwapGloVeNeighbours(max_candidates=48, vocabulary_size=2000, fill=True)._get_replacement_words("rose")
+    assert len(filled) == 48 and len(paper) < 48  # antonyms and stopwords are among the top 48
+    assert paper == filled[:len(paper)]

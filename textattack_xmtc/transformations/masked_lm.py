@@ -1,9 +1,11 @@
 """Candidate source of the paper: a masked language model run once on the original text.
 
 As in the paper (which follows BERT-Attack), the MLM reads the UNMASKED
-original document once; the top tokens at each word's first sub-word position
-are that word's candidates. Sub-word pieces, special tokens, non-words, the
-paper's stopwords and antonyms are filtered out. TextAttack's own
+original document once; the top ``max_candidates`` (48) tokens at each word's
+first sub-word position are that word's candidates, and sub-word pieces,
+special tokens, non-words, the paper's stopwords and antonyms are then
+filtered out, so a word usually gets fewer than 48 (``fill=True`` instead
+reads further down the MLM's ranking until 48 remain). TextAttack's own
 ``WordSwapMaskedLM`` differs: it re-runs the MLM on the current text at every
 step, pads to 512 and returns special tokens as candidates.
 
@@ -21,42 +23,40 @@ import os
 from typing import FrozenSet, List, Optional
 
 import torch
-from textattack.transformations import Transformation
+from textattack.transformations import WordSwap
 
 from ..shared import replace_word_fast
 from .filtering import clean_candidates, paper_stopwords
+from .ranked import rank_candidates
 
 
-class WordSwapMaskedLMOnce(Transformation):
+class WordSwapMaskedLMOnce(WordSwap):
     """Swap words for masked-LM candidates computed once per original document.
 
+    A ``WordSwap`` (one word for one word), so TextAttack's word-importance
+    searches accept it.
+
     Args:
-        model: a local directory or hub name of an ``AutoModelForMaskedLM``.
-        max_candidates: candidates per word (the paper's 48).
+        model: a local directory, or the name of a model in the local Hugging
+            Face cache, of an ``AutoModelForMaskedLM`` (nothing is downloaded).
+        max_candidates: the MLM's top tokens per word (the paper's 48), before filtering.
         max_length: sub-word positions the MLM reads (words beyond get none).
         stopwords: candidates never proposed (default: the paper's 266 stopwords).
+        fill: read further down the MLM's ranking until ``max_candidates`` clean
+            words remain (not the paper's rule).
     """
 
     def __init__(self, model: str, max_candidates: int = 48, max_length: int = 512,
-                 stopwords: Optional[FrozenSet[str]] = None, device: Optional[str] = None):
+                 stopwords: Optional[FrozenSet[str]] = None, device: Optional[str] = None,
+                 fill: bool = False):
         super().__init__()
-        import transformers
-
-        local = os.path.isdir(model)
-        try:
-            self.tokenizer = transformers.AutoTokenizer.from_pretrained(model, local_files_only=local)
-            self.mlm = transformers.AutoModelForMaskedLM.from_pretrained(model, local_files_only=local)
-        # Missing files, or not a hub name either; a directory without tokenizer files fails deep
-        # inside transformers with TypeError or AttributeError.
-        except (OSError, ValueError, TypeError, AttributeError) as error:
-            raise OSError(f"could not load a masked language model from {model!r}: {error}. Give a "
-                          "local Hugging Face directory (config.json, weights, tokenizer files), or "
-                          "use the offline GloVe candidate source.") from None
+        self.tokenizer, self.mlm = load_masked_lm(model)
         self.mlm.eval()
         if device is not None:
             self.mlm.to(device)
         self.model_name = model
         self.max_candidates = max_candidates
+        self.fill = fill
         self.max_length = max_length
         self.stopwords = frozenset(stopwords) if stopwords is not None else paper_stopwords()
         self._cache = collections.OrderedDict()  # original text -> candidates per word
@@ -67,7 +67,11 @@ class WordSwapMaskedLMOnce(Transformation):
 
     @property
     def source_name(self) -> str:
-        return f"masked LM {self.model_name} (run once on the original text)"
+        rule = "filled to" if self.fill else "top"
+        return f"masked LM {self.model_name} (run once on the original text, {rule} {self.max_candidates})"
+
+    def _get_replacement_words(self, word: str) -> List[str]:
+        raise NotImplementedError("candidates depend on the word's context; see _get_transformations")
 
     def _get_transformations(self, current_text, indices_to_modify):
         original = _root_text(current_text)
@@ -77,9 +81,9 @@ class WordSwapMaskedLMOnce(Transformation):
         texts = []
         for index in indices_to_modify:
             word = current_text.words[index]
-            for candidate in candidates[index]:
-                if candidate != word:
-                    texts.append(replace_word_fast(current_text, index, candidate))
+            ranked = [replace_word_fast(current_text, index, candidate)
+                      for candidate in candidates[index] if candidate != word]
+            texts.extend(rank_candidates(ranked))
         return texts
 
     def _candidates(self, original) -> List[List[str]]:
@@ -95,7 +99,8 @@ class WordSwapMaskedLMOnce(Transformation):
         ids, starts = self._encode(words)
         device = next(self.mlm.parameters()).device
         logits = self.mlm(input_ids=torch.tensor([ids], device=device)).logits[0]
-        pool = min(logits.shape[-1], 2 * self.max_candidates + 16)
+        # The paper filters the top 48; filling reads further down the ranking.
+        pool = min(logits.shape[-1], 2 * self.max_candidates + 16 if self.fill else self.max_candidates)
         top = logits.topk(pool, dim=-1).indices.cpu()
         special = set(self.tokenizer.all_special_ids)
         result = []
@@ -113,8 +118,11 @@ class WordSwapMaskedLMOnce(Transformation):
         """Ids of ``[CLS] pieces... [SEP]`` and each word's first piece position (None if cut)."""
         budget = self.max_length - 2
         ids, starts = [], []
-        for word in words:
-            pieces = self.tokenizer.encode(word, add_special_tokens=False)
+        # Byte-level BPE reads a word after a space as another token ("Ġprice", not "price").
+        spaced = "\u0120" in self._word_marks
+        for position, word in enumerate(words):
+            written = " " + word if spaced and position else word
+            pieces = self.tokenizer.encode(written, add_special_tokens=False)
             if not pieces or len(ids) + len(pieces) > budget:
                 starts.append(None)
                 if len(ids) + len(pieces) > budget:
@@ -141,7 +149,46 @@ class WordSwapMaskedLMOnce(Transformation):
         return True
 
     def extra_repr_keys(self):
-        return ["model_name", "max_candidates"]
+        return ["model_name", "max_candidates", "fill"]
+
+
+_LOADING_ERRORS = (OSError, ValueError, TypeError, AttributeError, KeyError)
+
+
+def load_masked_lm(model: str):
+    """``(tokenizer, masked LM)`` from a local directory or the local Hugging Face cache.
+
+    Refuses, with one line naming ``model``: a path that does not exist, a file,
+    a name not in the cache (nothing is downloaded), and a model that is not a
+    masked LM (a sequence classifier would load with a fresh random LM head).
+    """
+    import transformers
+
+    path = os.path.expanduser(model)
+    if os.path.isfile(path):
+        raise OSError(f"masked LM {model!r} is a file; give the directory holding config.json, the "
+                      "weights and the tokenizer files")
+    local = os.path.isdir(path)
+    if not local and not _in_hub_cache(model):
+        raise OSError(f"masked LM {model!r}: no such directory (and no model of that name in the local "
+                      "Hugging Face cache; nothing is downloaded)")
+    try:
+        tokenizer = transformers.AutoTokenizer.from_pretrained(path if local else model, local_files_only=True)
+        mlm, info = transformers.AutoModelForMaskedLM.from_pretrained(
+            path if local else model, local_files_only=True, output_loading_info=True)
+    # Missing files; a directory without tokenizer files fails deep inside transformers with
+    # TypeError or AttributeError.
+    except _LOADING_ERRORS as error:
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise OSError(f"could not load a masked language model from {model!r}: {reason}. Give a local "
+                      "Hugging Face masked-LM directory (config.json, weights, tokenizer files), or use "
+                      "the offline GloVe candidates") from None
+    if info.get("missing_keys"):
+        declared = ", ".join(getattr(mlm.config, "architectures", None) or ["no architecture"])
+        raise OSError(f"{model!r} is not a masked language model ({declared}): its weights lack "
+                      f"{len(info['missing_keys'])} tensor(s) of the masked-LM head, e.g. "
+                      f"{info['missing_keys'][0]!r}, which would be random")
+    return tokenizer, mlm
 
 
 WORD_START_MARKS = ("\u2581", "\u0120")  # SentencePiece "▁", byte-level BPE "Ġ"
@@ -152,3 +199,13 @@ def _root_text(text):
     while "previous_attacked_text" in text.attack_attrs:
         text = text.attack_attrs["previous_attacked_text"]
     return text
+
+
+def _in_hub_cache(name: str) -> bool:
+    """Whether the local Hugging Face cache holds a config for the model ``name``."""
+    try:
+        from huggingface_hub import try_to_load_from_cache
+
+        return isinstance(try_to_load_from_cache(name, "config.json"), str)
+    except Exception:  # an invalid repository name, say
+        return False
