@@ -116,3 +116,40 @@ def roberta_mlm_dir(tmp_path_factory):
 def mlm_dir(request, bert_mlm_dir, roberta_mlm_dir):
     """Each tokenizer family in turn: WordPiece (BERT) and byte-level BPE (RoBERTa)."""
     return {"bert": bert_mlm_dir, "roberta": roberta_mlm_dir}[request.param]
+
+
+# -- a tiny AttentionXML saved directory, trained in seconds on words the tests choose --
+
+KEYWORDS = {"fruit": ["apple", "banana", "orange"], "metal": ["iron", "copper", "steel"],
+            "sport": ["football", "tennis", "soccer"], "weather": ["rain", "snow", "storm"]}
+FILLER = "the people said that on monday market prices were reported by officials in city".split()
+
+
+def synthetic_corpus(size, seed):
+    """Documents of filler words and one or two labels' keywords."""
+    import random
+
+    from textattack_xmtc.datasets import Corpus
+
+    rng = random.Random(seed)
+    texts, labels = [], []
+    for _ in range(size):
+        chosen = rng.sample(sorted(KEYWORDS), rng.choice([1, 1, 2]))
+        words = rng.sample(FILLER, 6) + [rng.choice(KEYWORDS[label]) for label in chosen]
+        rng.shuffle(words)
+        texts.append(" ".join(words))
+        labels.append(chosen)
+    return Corpus(texts, labels, name="synthetic")
+
+
+@pytest.fixture(scope="session")
+def tiny_attentionxml_dir(tmp_path_factory):
+    from textattack_xmtc.training.attentionxml import train_attentionxml
+
+    wrapper, metrics = train_attentionxml(
+        synthetic_corpus(240, 0), synthetic_corpus(60, 1), epochs=12, batch_size=16, lr=5e-3,
+        hidden_size=16, linear_size=[16], progress=False, log=lambda *_: None, seed=0)
+    assert metrics["P@1"] > 0.9
+    directory = tmp_path_factory.mktemp("model") / "tiny-attentionxml"
+    wrapper.save(directory)
+    return directory

@@ -26,8 +26,11 @@ class XMTCAttack(Attack):
 
     def __init__(self, goal_function, constraints, transformation, search_method,
                  encoder: Optional[SentenceEncoder] = None, candidate_source: str = "",
-                 options: Optional[dict] = None, **kwargs):
+                 options: Optional[dict] = None, per_example_transformations: bool = False, **kwargs):
         super().__init__(goal_function, constraints, transformation, search_method, **kwargs)
+        # True when a constraint depends on the example (protected label words): a text's
+        # transformations must not be reused for another example of the same document.
+        self.per_example_transformations = per_example_transformations
         self.encoder = encoder
         # The recipe's options as resolved once at build time (for result provenance).
         self.options = dict(options or {})
@@ -35,6 +38,8 @@ class XMTCAttack(Attack):
         install_summary_metrics()
 
     def attack(self, example, ground_truth_output):
+        if self.per_example_transformations and self.use_transformation_cache:
+            self.transformation_cache.clear()
         result = super().attack(example, ground_truth_output)
         result.attack_type = self.goal_function.attack_type
         result.xmtc = make_record(result, self.encoder, self.candidate_source)

@@ -40,3 +40,48 @@ def test_gradient_importance_needs_a_wrapper_that_implements_get_grad(keyword_vi
     # TextAttack's ModelWrapper.get_grad exists but only raises NotImplementedError.
     with pytest.raises(ValueError, match="wir='gradient' needs a victim with get_grad"):
         XMTCPositive.build(keyword_victim, encoder="none", wir="gradient")
+
+
+def test_the_paper_s_rules_are_the_targeted_recipes_defaults(keyword_victim):
+    from textattack_xmtc import XMTCNegative, XMTCUntargeted
+    from textattack_xmtc.constraints import MaxWhitespaceChangeRate
+
+    for recipe, keep in ((XMTCPositive, "target"), (XMTCNegative, "target"), (XMTCUntargeted, "margin")):
+        attack = recipe.build(keyword_victim, encoder="none")
+        assert attack.search_method.keep == keep and attack.options["keep"] == keep
+        assert attack.transformation.fill is False
+        assert any(isinstance(c, MaxWhitespaceChangeRate) for c in attack.pre_transformation_constraints)
+    with pytest.raises(ValueError, match="XMTCUntargeted has no single target label: keep must be 'margin'"):
+        XMTCUntargeted.build(keyword_victim, encoder="none", keep="target")
+    assert XMTCPositive.build(keyword_victim, encoder="none", keep="margin").search_method.keep == "margin"
+
+
+@pytest.mark.parametrize("raw, expected", [("1", True), ("yes", True), ("False", False), ("off", False)])
+def test_switches_from_the_environment(monkeypatch, raw, expected):
+    monkeypatch.setenv("XMTC_PROTECT_LABEL_WORDS", raw)
+    assert RecipeOptions.resolve().protect_label_words is expected
+
+
+@pytest.mark.parametrize("variable, raw, message", [
+    ("XMTC_FILL_CANDIDATES", "maybe", "XMTC_FILL_CANDIDATES must be true or false"),
+    ("XMTC_THREADS", "two", "XMTC_THREADS must be an integer"),
+    ("XMTC_THREADS", "0", "threads must be a positive integer"),
+    ("XMTC_KEEP", "best", "keep must be one of"),
+    ("XMTC_K", str(10 ** 40), "k must be at most 2147483647"),
+])
+def test_bad_option_values_are_one_line_errors(monkeypatch, variable, raw, message):
+    monkeypatch.setenv(variable, raw)
+    with pytest.raises(ValueError, match=message):
+        RecipeOptions.resolve()
+
+
+def test_options_are_resolved_once_and_kept_on_the_attack(keyword_victim, monkeypatch):
+    import torch
+
+    previous = torch.get_num_threads()
+    monkeypatch.setenv("XMTC_K", "3")
+    attack = XMTCPositive.build(keyword_victim, encoder="none", threads=1)
+    monkeypatch.setenv("XMTC_K", "4")  # too late: the attack was built
+    assert attack.options["k"] == 3 and attack.goal_function.default_k == 3
+    assert attack.options["threads"] == 1 and torch.get_num_threads() == 1
+    torch.set_num_threads(previous)

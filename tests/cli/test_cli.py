@@ -5,67 +5,18 @@ These run the INSTALLED package (the stock command learns our names from the
 """
 import json
 import os
-import random
 import shutil
 import subprocess
 import sys
-import sysconfig
-from pathlib import Path
 
 import pytest
 
-from textattack_xmtc.datasets import Corpus
-
-KEYWORDS = {"fruit": ["apple", "banana", "orange"], "metal": ["iron", "copper", "steel"],
-            "sport": ["football", "tennis", "soccer"], "weather": ["rain", "snow", "storm"]}
-FILLER = "the people said that on monday market prices were reported by officials in city".split()
-
-
-def synthetic_corpus(size, seed):
-    rng = random.Random(seed)
-    texts, labels = [], []
-    for _ in range(size):
-        chosen = rng.sample(sorted(KEYWORDS), rng.choice([1, 1, 2]))
-        words = rng.sample(FILLER, 6) + [rng.choice(KEYWORDS[label]) for label in chosen]
-        rng.shuffle(words)
-        texts.append(" ".join(words))
-        labels.append(chosen)
-    return Corpus(texts, labels, name="synthetic")
+from commands import installed, require_install, run, write_targets  # noqa: F401  (fixtures too)
 
 
 @pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory):
-    from textattack_xmtc.training.attentionxml import train_attentionxml
-
-    wrapper, metrics = train_attentionxml(
-        synthetic_corpus(240, 0), synthetic_corpus(60, 1), epochs=12, batch_size=16, lr=5e-3,
-        hidden_size=16, linear_size=[16], progress=False, log=lambda *_: None, seed=0)
-    assert metrics["P@1"] > 0.9
-    directory = tmp_path_factory.mktemp("model") / "tiny-attentionxml"
-    wrapper.save(directory)
-    return directory
-
-
-def installed():
-    site = Path(sysconfig.get_paths()["purelib"])
-    return (site / "textattack_xmtc.pth").is_file() and shutil.which("textattack")
-
-
-def run(*command, env=None, timeout=300):
-    full_env = dict(os.environ, XMTC_ENCODER="none", PYTHONUNBUFFERED="1", **(env or {}))
-    return subprocess.run(list(command), capture_output=True, text=True, timeout=timeout, env=full_env)
-
-
-@pytest.fixture
-def require_install():
-    if not installed():
-        pytest.fail("the package is not installed: run `pip install -c constraints.txt .` first "
-                    "(the stock textattack command needs the installed start-up file)")
-
-
-def write_targets(path, rows):
-    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
-    return path
+def tiny_model(tiny_attentionxml_dir):
+    return tiny_attentionxml_dir
 
 
 def test_stock_textattack_attack_with_our_recipe_model_and_targets(tiny_model, tmp_path, require_install):

@@ -270,3 +270,64 @@ def test_untargeted_importance_is_textattack_s_goal_score(victim):
     importance, _ = leave_one_out(goal, ["b down", "orig"])
     expected = [goal.get_result(AttackedText(text))[0].score for text in ("b down", "orig")]
     assert importance.tolist() == pytest.approx(expected)
+
+
+# -- hostile inputs and what a skipped row shows ------------------------------------
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf")])
+def test_non_finite_scores_are_an_error_not_a_robust_model(table_victim, bad):
+    from textattack_xmtc.goal_functions.topk import NonFiniteScoresError
+
+    victim = table_victim({"orig": ORIGINAL[:-1] + [bad]}, LABELS)
+    with pytest.raises(NonFiniteScoresError, match="non-finite scores"):
+        start(PositiveTargetedTopK(victim, k=5), "orig", labels=["a"], target="a")
+
+
+@pytest.mark.parametrize("goal_class", [PositiveTargetedTopK, UntargetedTopK])
+def test_a_skipped_auto_row_names_the_document_s_own_label(victim, goal_class):
+    # "g" and "h" are the true labels, both outside the top-5: the row shows "g", not label 0.
+    result = start(goal_class(victim, k=5), "orig", labels=["h", "g"], target="auto")
+    assert result.goal_status == Status.SKIPPED
+    assert (result.output.label, result.output.rank) == ("g", 7)
+
+
+def test_a_skipped_negative_auto_row_names_a_label_outside_the_top_k(table_victim):
+    victim = table_victim({"orig": ORIGINAL}, LABELS)
+    result = start(NegativeTargetedTopK(victim, k=5), "orig", labels=["f", "g", "h"], target="auto")
+    assert result.goal_status == Status.SKIPPED and result.output.label == "f"
+
+
+def test_an_astronomical_k_is_skipped_not_an_overflow(victim):
+    for goal_class in (PositiveTargetedTopK, NegativeTargetedTopK, UntargetedTopK):
+        result = start(goal_class(victim, k=5), "orig", labels=["a"], target="auto", k=10 ** 40)
+        assert result.goal_status == Status.SKIPPED and "only 8 labels" in result.skip_reason
+
+
+def test_rows_overriding_the_default_k_are_counted_and_said_once(victim, monkeypatch):
+    from textattack_xmtc.goal_functions import topk
+
+    said = []
+    monkeypatch.setattr(topk.logger, "warning", said.append)
+    goal = PositiveTargetedTopK(victim, k=1)
+    for _ in range(3):
+        start(goal, "orig", labels=["b"], target="b", k=5)
+    start(goal, "orig", labels=["a"], target="a")
+    assert goal.k_overrides == 3
+    assert sum("overrides the default k=1" in line for line in said) == 1
+
+
+def test_a_huge_document_is_cut_to_what_the_victim_reads(table_victim):
+    victim = table_victim({}, LABELS, default=ORIGINAL)
+    victim.max_words = 10
+    goal = PositiveTargetedTopK(victim, k=5)
+    text = " ".join(f"word{i}" for i in range(5000))
+    result = start(goal, text, labels=["a"], target="a")
+    assert result.attacked_text.num_words == 200  # 20 x 10
+    assert result.attacked_text.attack_attrs["xmtc_words_before_cut"] == 5000
+    assert start(goal, "a short text", labels=["a"], target="a").attacked_text.text == "a short text"
+
+
+def test_protected_label_names_are_the_true_labels_and_the_target(victim):
+    goal = NegativeTargetedTopK(victim, k=5)
+    start(goal, "orig", labels=["a", "b"], target="g")
+    assert goal.protected_label_names() == ["a", "b", "g"]

@@ -63,10 +63,9 @@ class XMTCRecipe(AttackRecipe):
             constraints.append(DocumentSimilarity(encoder, opts.min_similarity))
         search_method = GreedyWordSwapWIRFast(
             wir_method=opts.wir, unk_token=getattr(model_wrapper, "unk_token", "[UNK]"), keep=opts.keep)
-        # Protected words depend on each example's labels: no transformations cached across examples.
-        cache = {"transformation_cache_size": 0} if opts.protect_label_words else {}
         return XMTCAttack(goal_function, constraints, transformation, search_method, encoder=encoder,
-                          candidate_source=transformation.source_name, options=opts.as_dict(), **cache)
+                          candidate_source=transformation.source_name, options=opts.as_dict(),
+                          per_example_transformations=opts.protect_label_words)
 
     @classmethod
     def resolve_options(cls, model_wrapper, **options) -> RecipeOptions:
