@@ -32,3 +32,34 @@ def test_summary_tables_start_on_their_own_lines(keyword_victim):
         [at] = [i for i, line in enumerate(lines) if title in line]
         # the border above the title is this table's own, not glued to the previous table's
         assert len(lines[at - 1]) == len(lines[at]), out.getvalue()
+
+
+def test_summary_says_what_each_figure_averages_over_and_the_runs_provenance(keyword_victim):
+    attack = XMTCPositive.build(keyword_victim, k=1, encoder="none")
+    args = textattack.AttackArgs(num_examples=1, silent=True, disable_stdout=True, random_seed=4)
+    results = textattack.Attacker(attack, XMTCDataset([(TEXT, XMTCTarget(["acq"], "acq"))]),
+                                  args).attack_dataset()
+    manager = AttackLogManager(metrics=None)
+    manager.add_output_file(out := io.StringIO(), color_method=None)
+    manager.log_results(results)
+    text = out.getvalue()
+    assert "Success rate: successes with < 10% of words changed / targets attacked" in text
+    assert "split(' ')" in text
+    assert "Seed (--random-seed): 4" in text and "Victim architecture: KeywordVictim" in text
+    assert "textattack-xmtc version:" in text and "TextAttack version: 0.3.11" in text
+
+
+def test_attack_keeps_the_options_it_was_built_with_and_records_them(keyword_victim):
+    from textattack.search_methods import GreedySearch
+    from textattack.transformations import WordSwapRandomCharacterDeletion
+
+    from textattack_xmtc.attack import XMTCAttack
+    from textattack_xmtc.goal_functions import PositiveTargetedTopK
+
+    options = {"k": 1, "encoder": "none"}
+    attack = XMTCAttack(PositiveTargetedTopK(keyword_victim, k=1), [], WordSwapRandomCharacterDeletion(),
+                        GreedySearch(), options=options)
+    options["k"] = 99  # resolved once at build time: later changes to the caller's dict do not count
+    result = attack.attack(TEXT, XMTCTarget(["acq"], "acq"))
+    assert result.xmtc.options == {"k": 1, "encoder": "none"}
+    assert result.perturbed_result.record is result.xmtc

@@ -3,8 +3,10 @@
 After each example it computes the document similarity (with the attack's
 sentence encoder), words changed, change rate, queries and the label's rank
 before and after, and attaches them to the result as ``result.xmtc``
-(:class:`~textattack_xmtc.results.XMTCRecord`). TextAttack's summary gains
-the paper's metrics (:mod:`textattack_xmtc.metrics.attack`).
+(:class:`~textattack_xmtc.results.XMTCRecord`), together with the run's
+provenance (:meth:`XMTCAttack.provenance`). TextAttack's summary gains the
+paper's metrics and ``--log-to-csv`` writes every record as it finishes
+(:mod:`textattack_xmtc.loggers`).
 
 Usage::
 
@@ -13,16 +15,25 @@ Usage::
 """
 from __future__ import annotations
 
+import functools
 from typing import Optional
 
 from textattack import Attack
 
 from .encoders import SentenceEncoder
+from .loggers import install
 from .results import make_record
 
 
 class XMTCAttack(Attack):
-    """An Attack that annotates every result with an :class:`XMTCRecord`."""
+    """An Attack that annotates every result with an :class:`XMTCRecord`.
+
+    ``options`` are the recipe's options as resolved once at build time; they
+    are recorded on every result, never read again. ``random_seed`` is the
+    seed of the run: TextAttack's ``Attacker.attack_dataset`` sets it from
+    ``AttackArgs.random_seed`` (see :mod:`textattack_xmtc.loggers`); it stays
+    None when the attack is called directly, outside an Attacker.
+    """
 
     def __init__(self, goal_function, constraints, transformation, search_method,
                  encoder: Optional[SentenceEncoder] = None, candidate_source: str = "",
@@ -35,16 +46,34 @@ class XMTCAttack(Attack):
         # The recipe's options as resolved once at build time (for result provenance).
         self.options = dict(options or {})
         self.candidate_source = candidate_source or repr(transformation)
-        install_summary_metrics()
+        self.random_seed: Optional[int] = None
+        self._victim: Optional[dict] = None
+        install()
 
     def attack(self, example, ground_truth_output):
         if self.per_example_transformations and self.use_transformation_cache:
             self.transformation_cache.clear()
         result = super().attack(example, ground_truth_output)
         result.attack_type = self.goal_function.attack_type
-        result.xmtc = make_record(result, self.encoder, self.candidate_source)
+        result.xmtc = make_record(result, self.encoder, self.candidate_source, self.provenance())
         result.perturbed_result.record = result.xmtc
         return result
+
+    def provenance(self) -> dict:
+        """The run's settings that every record carries (:data:`~textattack_xmtc.results.PROVENANCE_FIELDS`)."""
+        from . import __version__
+
+        return {"options": self.options, "victim": self.victim, "seed": self.random_seed,
+                "package_version": __version__, "textattack_version": textattack_version()}
+
+    @property
+    def victim(self) -> dict:
+        """The victim's identity (``wrapper.identity()``: architecture, source, hashes ...), computed once."""
+        if self._victim is None:
+            model = self.goal_function.model
+            identity = getattr(model, "identity", None)
+            self._victim = dict(identity()) if callable(identity) else {"architecture": type(model).__name__}
+        return self._victim
 
     def __repr__(self) -> str:
         encoder = self.encoder.name if self.encoder is not None else "none (similarity not measured)"
@@ -55,52 +84,12 @@ class XMTCAttack(Attack):
     __str__ = __repr__  # TextAttack's Attacker prints str(attack)
 
 
-_installed = False
+@functools.lru_cache(maxsize=None)
+def textattack_version() -> str:
+    """The installed TextAttack's version (it has no ``__version__``)."""
+    from importlib.metadata import PackageNotFoundError, version
 
-
-def install_summary_metrics() -> None:
-    """Add the paper's metrics to TextAttack's end-of-run summary (once per process).
-
-    Only results that carry an XMTC record are counted, so other attacks in the
-    same process are unaffected.
-    """
-    global _installed
-    if _installed:
-        return
-    from textattack.loggers import AttackLogManager, JsonSummaryLogger
-
-    original_log_summary = AttackLogManager.log_summary
-
-    def log_summary(self):
-        original_log_summary(self)
-        records = [result.xmtc for result in self.results if getattr(result, "xmtc", None)]
-        if not records:
-            return
-        from .metrics.attack import paper_metrics
-
-        metrics = paper_metrics(record.to_row() for record in records)
-        components = [["Candidate source:", records[-1].candidate_source],
-                      ["Similarity encoder:", records[-1].encoder or "none"]]
-        for logger in self.loggers:
-            _log_table(logger, metrics.table_rows(), "XMTC metrics (Qaraei & Babbar)", "xmtc_metrics")
-            if not isinstance(logger, JsonSummaryLogger):  # the JSON summary takes numbers only
-                _log_table(logger, components, "XMTC attack components", "xmtc_components")
-
-    AttackLogManager.log_summary = log_summary
-    _installed = True
-
-
-def _log_table(logger, rows, title: str, window_id: str) -> None:
-    """Log one summary table; on a terminal, on lines of its own.
-
-    TextAttack's file logger writes its tables without a trailing newline, so
-    ours would otherwise start on the same line as the previous one.
-    """
-    from textattack.loggers import FileLogger
-
-    on_terminal = isinstance(logger, FileLogger) and logger.stdout
-    if on_terminal:
-        logger.fout.write("\n")
-    logger.log_summary_rows(rows, title, window_id)
-    if on_terminal:
-        logger.fout.write("\n")
+    try:
+        return version("textattack")
+    except PackageNotFoundError:
+        return "unknown"

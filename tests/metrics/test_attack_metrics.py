@@ -34,3 +34,38 @@ def test_without_encoder_similarity_metrics_are_absent():
 def test_nothing_attacked():
     metrics = paper_metrics([row("skipped", 0, similarity=None)])
     assert metrics.attacked == 0 and metrics.success_rate == 0.0 and metrics.change_rate is None
+
+
+def test_textattack_word_count_is_a_second_column():
+    rows = [dict(row("succeeded", 9, words=100), textattack_words=80),  # 9% of 100, 11% of 80
+            dict(row("succeeded", 4, words=50), textattack_words=45),
+            dict(row("failed", 30, words=100), textattack_words=90)]
+    metrics = paper_metrics(rows)
+    assert metrics.success_rate == pytest.approx(2 / 3)
+    assert metrics.change_rate == pytest.approx((9 + 4) / (100 + 50))
+    assert metrics.success_rate_textattack_words == pytest.approx(1 / 3)
+    assert metrics.change_rate_textattack_words == pytest.approx(4 / 45)
+
+
+def test_rows_without_textattack_words_leave_that_column_out():
+    metrics = paper_metrics([row("succeeded", 1)])
+    assert metrics.success_rate_textattack_words is None and metrics.change_rate_textattack_words is None
+    assert not any("TextAttack" in name for name, _ in metrics.table_rows())
+
+
+def test_labels_say_what_each_figure_averages_over():
+    rows = [dict(row("succeeded", 5), textattack_words=100), dict(row("failed", 50), textattack_words=100)]
+    labels = [name for name, _ in paper_metrics(rows).table_rows()]
+    assert labels == [
+        "Targets attacked (not skipped):",
+        "Success rate: successes with < 10% of words changed / targets attacked "
+        "(words = whitespace tokens of the original, split(' ')):",
+        "Success rate, sim > 0.8: successes with < 10% of words changed and similarity > 0.8 / targets attacked:",
+        "Average similarity: successes with < 10% of words changed count their similarity, "
+        "all other attacked targets 0:",
+        "Change rate: words changed / words, pooled over the successes with < 10% of words changed:",
+        "Success rate: successes with < 10% of TextAttack's words changed / targets attacked "
+        "(TextAttack's word count):",
+        "Change rate: words changed / TextAttack's words, pooled over those successes (TextAttack's word count):",
+    ]
+    assert all(label.endswith(":") for label in labels)

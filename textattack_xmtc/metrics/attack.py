@@ -1,20 +1,34 @@
 """The paper's attack metrics, computed from result rows.
 
 Following the released ``results_all.py`` of Qaraei & Babbar, over all
-ATTACKED targets (skipped examples excluded):
+ATTACKED targets (skipped ones excluded), with words counted as the paper
+counts them: whitespace tokens of the ORIGINAL document,
+``len(original_text.split(' '))`` (row field ``words``). A "hit" is a success
+with ``words_changed < 0.1 * words``; then
 
-* success rate: successes with fewer than 10% of words changed;
-* success rate with similarity > 0.8 (also < 10% changed);
-* average similarity: the similarities of those successes summed and divided
-  by ALL attacked targets (a failed attack counts 0);
-* change rate: changed words / words, summed over those successes.
+* success rate = hits / targets attacked;
+* success rate with similarity > 0.8 = hits with similarity > 0.8 / targets attacked;
+* average similarity = (sum of the hits' similarities) / targets attacked:
+  every other target (a failure, or a success changing 10% or more) counts 0;
+* change rate = (sum of the hits' words changed) / (sum of the hits' words):
+  pooled over the hits, not an average of per-target rates.
+
+``words_changed`` is the number of words substituted (TextAttack's
+``all_words_diff``). The same two success figures are also given with
+TextAttack's own word count (row field ``textattack_words``: punctuation split
+off, no empty tokens), as a second column: ``success_rate_textattack_words`` and
+``change_rate_textattack_words``; they differ from the paper's on documents with
+punctuation or repeated spaces.
 
 Rows are the dicts of :func:`textattack_xmtc.results.result_row` (or
-:meth:`XMTCRecord.to_row`).
+:meth:`XMTCRecord.to_row`, or :func:`~textattack_xmtc.results.read_csv_rows`),
+from one run or merged from several.
 
 Usage::
 
     summary = paper_metrics(rows)
+    summary.as_dict()        # numbers, for JSON
+    summary.table_rows()     # [label, value] rows whose labels say what each averages over
 """
 from __future__ import annotations
 
@@ -23,6 +37,24 @@ from typing import Iterable, Mapping, Optional
 
 MAX_CHANGE_RATE = 0.10
 MIN_SIMILARITY = 0.8
+
+WORDS = "words = whitespace tokens of the original, split(' ')"
+HITS = "successes with < 10% of words changed"
+
+# Each metric's exact definition: the summary's labels and the JSON summary's "definitions".
+DEFINITIONS = {
+    "attacked": "targets attacked (not skipped)",
+    "skipped": "targets skipped (precondition not met)",
+    "successes": "successes, any number of words changed",
+    "success_rate": f"{HITS} / targets attacked ({WORDS})",
+    "success_rate_high_similarity": f"{HITS} and similarity > 0.8 / targets attacked",
+    "average_similarity": f"{HITS} count their similarity, all other attacked targets 0",
+    "change_rate": f"words changed / words, pooled over the {HITS}",
+    "success_rate_textattack_words": ("successes with < 10% of TextAttack's words changed / "
+                                      "targets attacked (TextAttack's word count)"),
+    "change_rate_textattack_words": ("words changed / TextAttack's words, pooled over those "
+                                     "successes (TextAttack's word count)"),
+}
 
 
 @dataclass
@@ -34,6 +66,8 @@ class PaperMetrics:
     success_rate_high_similarity: Optional[float]
     average_similarity: Optional[float]
     change_rate: Optional[float]
+    success_rate_textattack_words: Optional[float] = None
+    change_rate_textattack_words: Optional[float] = None
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -42,15 +76,26 @@ class PaperMetrics:
         """Rows for TextAttack's summary table (numbers only, for the JSON logger)."""
         rows = [
             ["Targets attacked (not skipped):", self.attacked],
-            ["Success rate, < 10% words changed:", _percent(self.success_rate)],
+            [_label("Success rate", "success_rate"), _percent(self.success_rate)],
         ]
         if self.success_rate_high_similarity is not None:
-            rows.append(["Success rate, < 10% changed and sim > 0.8:",
+            rows.append([_label("Success rate, sim > 0.8", "success_rate_high_similarity"),
                          _percent(self.success_rate_high_similarity)])
-            rows.append(["Average similarity (failures count 0):", round(self.average_similarity, 4)])
+            rows.append([_label("Average similarity", "average_similarity"),
+                         round(self.average_similarity, 4)])
         if self.change_rate is not None:
-            rows.append(["Change rate of those successes:", _percent(self.change_rate)])
+            rows.append([_label("Change rate", "change_rate"), _percent(self.change_rate)])
+        if self.success_rate_textattack_words is not None:
+            rows.append([_label("Success rate", "success_rate_textattack_words"),
+                         _percent(self.success_rate_textattack_words)])
+        if self.change_rate_textattack_words is not None:
+            rows.append([_label("Change rate", "change_rate_textattack_words"),
+                         _percent(self.change_rate_textattack_words)])
         return rows
+
+
+def _label(name: str, field: str) -> str:
+    return f"{name}: {DEFINITIONS[field]}:"
 
 
 def _percent(value: float) -> str:
@@ -58,14 +103,20 @@ def _percent(value: float) -> str:
 
 
 def paper_metrics(rows: Iterable[Mapping]) -> PaperMetrics:
-    """The paper's metrics over result rows; similarity metrics are None without an encoder."""
+    """The paper's metrics over result rows; similarity metrics are None without an encoder.
+
+    The TextAttack-word figures are None when a row lacks ``textattack_words``
+    (rows written before that field existed).
+    """
     rows = list(rows)
     attacked = [row for row in rows if row["status"] != "skipped"]
-    hits = [row for row in attacked
-            if row["status"] == "succeeded" and row["words_changed"] < MAX_CHANGE_RATE * row["words"]]
+    hits = _hits(attacked, "words")
     have_similarity = all(row.get("similarity") is not None for row in hits)
     total = max(len(attacked), 1)
     words = sum(row["words"] for row in hits)
+    with_textattack_words = all("textattack_words" in row for row in attacked)
+    textattack_hits = _hits(attacked, "textattack_words") if with_textattack_words else []
+    textattack_words = sum(row["textattack_words"] for row in textattack_hits)
     return PaperMetrics(
         attacked=len(attacked),
         skipped=len(rows) - len(attacked),
@@ -75,4 +126,13 @@ def paper_metrics(rows: Iterable[Mapping]) -> PaperMetrics:
                                       if have_similarity else None),
         average_similarity=sum(row["similarity"] for row in hits) / total if have_similarity else None,
         change_rate=sum(row["words_changed"] for row in hits) / words if words else None,
+        success_rate_textattack_words=len(textattack_hits) / total if with_textattack_words else None,
+        change_rate_textattack_words=(sum(row["words_changed"] for row in textattack_hits) / textattack_words
+                                      if textattack_words else None),
     )
+
+
+def _hits(attacked: list, words_field: str) -> list:
+    """Successes with fewer than 10% of the original's words (as ``words_field`` counts them) changed."""
+    return [row for row in attacked
+            if row["status"] == "succeeded" and row["words_changed"] < MAX_CHANGE_RATE * row[words_field]]
