@@ -78,6 +78,8 @@ class XMTCRecord:
     candidate_source: str
     skip_reason: Optional[str]
     source: str  # file and line of the target
+    # Set when a document far longer than the victim reads was cut before the attack (its words then).
+    words_before_cut: Optional[int] = None
     # -- provenance of the run (the same for every row of one attack) ---------
     options: dict = field(default_factory=dict)  # the recipe's options, resolved at build time
     victim: dict = field(default_factory=dict)  # architecture, source, weights/labels sha256, ...
@@ -152,6 +154,7 @@ def make_record(result, encoder=None, candidate_source: str = "",
         candidate_source=candidate_source,
         skip_reason=getattr(original, "skip_reason", None),
         source=spec.source,
+        words_before_cut=original.attacked_text.attack_attrs.get("xmtc_words_before_cut"),
         **(provenance or {}),
     )
 

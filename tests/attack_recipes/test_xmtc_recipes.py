@@ -69,9 +69,9 @@ def test_summary_has_paper_metrics(keyword_victim, tmp_path):
     textattack.Attacker(attack, XMTCDataset([(TEXT, XMTCTarget(["acq"], "acq"))]), args).attack_dataset()
     import json
 
-    metrics = json.loads(summary.read_text())["XMTC metrics (Qaraei & Babbar)"]
-    assert metrics["Success rate, < 10% words changed:"] in (0.0, 100.0)
-    assert metrics["Targets attacked (not skipped):"] == 1
+    run_entry = json.loads(summary.read_text())["XMTC run"]
+    assert run_entry["metrics"]["success_rate"] in (0.0, 1.0)
+    assert run_entry["metrics"]["attacked"] == 1
 
 
 def test_stopwords_match_in_any_case(keyword_victim):

@@ -36,10 +36,31 @@ RECIPE_FLAGS = {
                                              "do not say"),
     "--xmtc-wir": ("XMTC_WIR", "word importance: unk (the paper's, default), gradient (victims "
                                "with gradients: APLC-XLNet, Hugging Face) or random"),
+    "--xmtc-keep": ("XMTC_KEEP", "per word, keep the candidate that moved the target most: target "
+                                 "(the paper's, default) or margin (TextAttack's goal score)"),
+    "--xmtc-fill-candidates": ("XMTC_FILL_CANDIDATES", "true: read down the source's ranking until "
+                                                       "max-candidates clean words remain (default "
+                                                       "false: its top max-candidates, filtered, as "
+                                                       "the paper)"),
+    "--xmtc-protect-label-words": ("XMTC_PROTECT_LABEL_WORDS", "true: never replace a word of a true "
+                                                               "label's or the target's name (default "
+                                                               "false, as the paper)"),
+    "--threads": ("XMTC_THREADS", "torch threads (default 1 on CPU: faster on small machines, see "
+                                  "benchmarks/README.md)"),
 }
 
-RECIPE_HELP = "recipe options for `attack` (or XMTC_* environment variables with plain `textattack`):\n" + "\n".join(
-    f"  {flag:<24} {variable:<22} {text}" for flag, (variable, text) in RECIPE_FLAGS.items())
+def _recipe_help() -> str:
+    import textwrap
+
+    lines = ["recipe options for `attack` (or XMTC_* environment variables with plain `textattack`, or",
+             "TextAttack's own syntax: --recipe 'xmtc-pos^k=3,encoder=\"none\"'):"]
+    for flag, (variable, text) in RECIPE_FLAGS.items():
+        lines.append(f"  {flag:<28} {variable}")
+        lines.extend(textwrap.wrap(text, width=96, initial_indent=" " * 6, subsequent_indent=" " * 6))
+    return "\n".join(lines)
+
+
+RECIPE_HELP = _recipe_help()
 
 DESCRIPTION = """Adversarial attacks on extreme multilabel text classifiers (TextAttack plugin).
 

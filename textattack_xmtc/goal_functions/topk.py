@@ -270,7 +270,7 @@ class _TargetedTopK(TopKGoalFunction):
 
     def _get_displayed_output(self, raw_output):
         return TopKOutput(self._label_name(self.target), int(raw_output[2]), float(raw_output[1]),
-                          self.k, index=int(self.target))
+                          self.requested_k, index=int(self.target))
 
     def _attacked_labels(self):
         return [self.target]
@@ -423,7 +423,8 @@ class UntargetedTopK(TopKGoalFunction):
 
     def _get_displayed_output(self, raw_output):
         return TopKOutput(self._label_name(int(raw_output[1])), int(raw_output[2]),
-                          float(raw_output[3]), self.k, left=int(raw_output[4]), index=int(raw_output[1]))
+                          float(raw_output[3]), self.requested_k, left=int(raw_output[4]),
+                          index=int(raw_output[1]))
 
 
 # TextAttack checks goal functions against a table of model classes; ours
