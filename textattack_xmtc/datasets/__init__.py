@@ -1,6 +1,6 @@
 """Data: corpora for training (JSONL, AttentionXML and APLC-XLNet layouts, the
 built-in Reuters-21578) and attack targets (JSONL/CSV rows of text, true labels,
-target and k).
+target, k and optionally the label-frequency bin the target was drawn from).
 
 Usage::
 

@@ -14,10 +14,12 @@ Usage::
 """
 from __future__ import annotations
 
+import contextlib
 import csv
 import gzip
 import io
 import json
+import stat
 import zlib
 from pathlib import Path
 from typing import Iterable, Iterator, List, Optional, Sequence, Tuple, Union
@@ -28,6 +30,13 @@ AUTO = "auto"
 """Target value that lets the goal function pick the label (see ``goal_functions``)."""
 
 Label = Union[str, int]
+Bin = Union[str, int]
+
+TARGET_FILE_SUFFIXES = (".jsonl", ".jsonl.gz", ".json", ".json.gz", ".csv", ".csv.gz")
+"""Names :func:`read_targets` expects (matched in any case); other names are read as JSON Lines."""
+
+MAX_INDEX = 2**31 - 1
+"""The largest ``k``, label index or integer ``bin`` a targets row may hold (a C ``int``)."""
 
 
 class TargetFormatError(ValueError):
@@ -38,16 +47,24 @@ class XMTCTarget(str):
     """The per-example attack specification, as TextAttack's ground-truth string.
 
     Its string value is JSON, so it survives TextAttack's logs and checkpoints;
-    :meth:`parse` turns either form back into this class.
+    :meth:`parse` turns either form back into this class. ``bin`` optionally
+    names the label-frequency bin the target was drawn from (a string or an
+    integer; ``None`` when absent, and then left out of the JSON).
 
     Usage::
 
         XMTCTarget(labels=["acq", "earn"], target="acq", k=5)
+        XMTCTarget(["acq"], "acq", 5, bin="tail")
     """
 
     def __new__(cls, labels: Sequence[Label], target: Label = AUTO, k: Optional[int] = None,
-                source: str = ""):
+                source: str = "", bin: Optional[Bin] = None):
+        problem = _bin_problem(bin)
+        if problem:
+            raise ValueError(f"bin {problem}, got {_shown(bin)}")
         payload = {"labels": list(labels), "target": target, "k": k, "source": source}
+        if bin is not None:
+            payload["bin"] = bin
         return super().__new__(cls, json.dumps(payload, ensure_ascii=False))
 
     def __reduce__(self):  # pickle through the JSON value
@@ -61,7 +78,7 @@ class XMTCTarget(str):
         try:
             payload = json.loads(value)
             return cls(payload["labels"], payload.get("target", AUTO), payload.get("k"),
-                       payload.get("source", ""))
+                       payload.get("source", ""), payload.get("bin"))
         except (TypeError, ValueError, KeyError) as error:
             raise TypeError(
                 "an XMTC goal function needs each example's ground truth to be an XMTCTarget "
@@ -88,6 +105,23 @@ class XMTCTarget(str):
     @property
     def source(self) -> str:
         return self._payload["source"]
+
+    @property
+    def bin(self) -> Optional[Bin]:
+        """The label-frequency bin the target was drawn from, or ``None``."""
+        return self._payload.get("bin")
+
+
+def _bin_problem(value) -> Optional[str]:
+    """Why ``value`` cannot be a ``bin`` (``None`` when it can)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return None if value.strip() else "must be a non-empty string or an integer"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return None if -MAX_INDEX <= value <= MAX_INDEX else \
+            f"as an integer must lie between -{MAX_INDEX} and {MAX_INDEX}"
+    return "must be a string or an integer naming the label-frequency bin"
 
 
 class XMTCDataset(textattack.datasets.Dataset):
@@ -139,17 +173,20 @@ def _check_label(label: Label, known: dict, source: str, field: str) -> None:
 
 def read_targets(path: Union[str, Path], labels: Optional[Sequence[str]] = None,
                  default_k: Optional[int] = None) -> XMTCDataset:
-    """Read a JSONL (``.jsonl``, ``.jsonl.gz``) or CSV targets file.
+    """Read a JSONL (``.jsonl``, ``.jsonl.gz``) or CSV (``.csv``, ``.csv.gz``) targets file.
 
     Each row holds ``text`` (non-empty), ``labels`` (the document's true labels),
-    ``target`` (a label name, a label index, or ``"auto"``) and optionally ``k``
-    (a positive integer; the recipe's k when absent). With ``labels`` (the
-    victim's label list) unknown targets are reported here rather than mid-run.
+    ``target`` (a label name, a label index, or ``"auto"``), optionally ``k``
+    (a positive integer up to ``2**31 - 1``; the recipe's k when absent) and
+    optionally ``bin`` (a string or an integer naming the label-frequency bin
+    the target was drawn from; in CSV always a string). Suffixes are matched
+    in any case, and a gzip file is recognised by its content as well. With
+    ``labels`` (the victim's label list) unknown targets are reported here
+    rather than mid-run.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise TargetFormatError(f"{path}: no such targets file")
-    rows = _read_csv_rows(path) if path.suffix.lower() == ".csv" else _read_jsonl_rows(path)
+    path = Path(path).expanduser()
+    _check_is_readable_file(path)
+    rows = _read_csv_rows(path) if _is_csv(path) else _read_jsonl_rows(path)
     try:
         examples = [(text, target) for text, target in (_row_to_example(row, where, default_k)
                                                         for where, row in rows)]
@@ -158,6 +195,10 @@ def read_targets(path: Union[str, Path], labels: Optional[Sequence[str]] = None,
                                 "line); save the file as UTF-8") from None
     except (gzip.BadGzipFile, EOFError, zlib.error) as error:
         raise TargetFormatError(f"{path}: not a readable gzip file ({error})") from None
+    except csv.Error as error:
+        raise TargetFormatError(f"{path}: not readable as CSV ({error})") from None
+    except OSError as error:
+        raise TargetFormatError(f"{path}: cannot read the targets file ({_os_reason(error)})") from None
     if not examples:
         raise TargetFormatError(f"{path}: the file holds no targets")
     dataset = XMTCDataset(examples, name=path.name)
@@ -166,11 +207,55 @@ def read_targets(path: Union[str, Path], labels: Optional[Sequence[str]] = None,
     return dataset
 
 
-def _open_text(path: Path) -> io.TextIOBase:
-    # utf-8-sig: spreadsheets and some editors start UTF-8 files with a byte-order mark.
-    if path.suffix == ".gz":
-        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8-sig", newline="")
-    return open(path, encoding="utf-8-sig", newline="")
+def _check_is_readable_file(path: Path) -> None:
+    try:
+        mode = path.stat().st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        raise TargetFormatError(f"{path}: no such targets file") from None
+    except OSError as error:
+        raise TargetFormatError(f"{path}: cannot read the targets file ({_os_reason(error)})") from None
+    if stat.S_ISDIR(mode):
+        raise TargetFormatError(f"{path}: is a directory, not a targets file (name a .jsonl, "
+                                ".jsonl.gz or .csv file)")
+    if not stat.S_ISREG(mode):
+        raise TargetFormatError(f"{path}: not a regular file (a pipe or a device?); save the "
+                                "targets to a .jsonl or .csv file")
+
+
+def _os_reason(error: OSError) -> str:
+    if isinstance(error, PermissionError):
+        return "permission denied; check the file's and its folders' permissions"
+    return error.strerror or str(error)
+
+
+def _name_without_gz(path: Path) -> str:
+    name = path.name.lower()
+    return name[: -len(".gz")] if name.endswith(".gz") else name
+
+
+def _is_csv(path: Path) -> bool:
+    """``.csv`` or ``.csv.gz``, in any case; everything else is read as JSON Lines."""
+    return _name_without_gz(path).endswith(".csv")
+
+
+GZIP_MAGIC = b"\x1f\x8b"
+
+
+@contextlib.contextmanager
+def _open_text(path: Path) -> Iterator[io.TextIOBase]:
+    """The file as text: gunzipped when it is named ``*.gz`` (any case) or starts like gzip."""
+    with open(path, "rb") as raw:
+        gzipped = path.name.lower().endswith(".gz") or raw.peek(2)[:2] == GZIP_MAGIC
+        binary = gzip.GzipFile(fileobj=raw, mode="rb") if gzipped else raw
+        # utf-8-sig: spreadsheets and some editors start UTF-8 files with a byte-order mark.
+        with io.TextIOWrapper(binary, encoding="utf-8-sig", newline="") as text:
+            yield text
+
+
+def _shown(value, limit: int = 60) -> str:
+    """``repr(value)``, cut short so that an error stays on one readable line."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[: limit - 15]}... ({len(text)} characters)"
 
 
 def _read_jsonl_rows(path: Path) -> Iterator[Tuple[str, dict]]:
@@ -184,27 +269,66 @@ def _read_jsonl_rows(path: Path) -> Iterator[Tuple[str, dict]]:
             except json.JSONDecodeError as error:
                 raise TargetFormatError(f"{where}: not valid JSON ({error.msg}); a targets file holds "
                                         "one JSON object per line (JSON Lines)") from None
+            except ValueError as error:  # Python refuses integers of more than 4300 digits
+                raise TargetFormatError(f"{where}: a number in the row is too long to read "
+                                        f"({str(error).split(':')[0]})") from None
+            except RecursionError:
+                raise TargetFormatError(f"{where}: the JSON is nested too deeply to read") from None
             if not isinstance(row, dict):
                 raise TargetFormatError(f"{where}: expected a JSON object, got {type(row).__name__}; "
                                         "a targets file holds one JSON object per line (JSON Lines)")
             yield where, row
 
 
+CSV_COLUMNS = "text,labels,target[,k][,bin]"
+
+
 def _read_csv_rows(path: Path) -> Iterator[Tuple[str, dict]]:
-    with _open_text(path) as handle:
-        reader = csv.DictReader(handle)
-        found = reader.fieldnames or []
-        reader.fieldnames = [name.strip() for name in found]  # "text, labels, target" is meant well
-        missing = {"text", "labels", "target"} - set(reader.fieldnames)
-        if missing:
+    # A whole document per field can exceed the csv module's default limit of 128 KiB.
+    previous_limit = csv.field_size_limit(MAX_INDEX)
+    try:
+        with _open_text(path) as handle:
+            reader = csv.DictReader(handle)
+            try:
+                yield from _csv_records(path, reader)
+            except csv.Error as error:
+                raise TargetFormatError(f"{path}, line {reader.line_num}: not readable as CSV "
+                                        f"({error})") from None
+    finally:
+        csv.field_size_limit(previous_limit)
+
+
+def _csv_records(path: Path, reader: csv.DictReader) -> Iterator[Tuple[str, dict]]:
+    found = reader.fieldnames or []
+    header = [name.strip() for name in found]  # "text, labels, target" is meant well
+    reader.fieldnames = header
+    missing = {"text", "labels", "target"} - set(header)
+    if missing:
+        raise TargetFormatError(
+            f"{path}, line 1: the CSV header lacks column(s) {sorted(missing)}; "
+            f"expected {CSV_COLUMNS}, found {found}")
+    repeated = sorted({name for name in header if header.count(name) > 1 and name})
+    if repeated:
+        raise TargetFormatError(f"{path}, line 1: the CSV header names column(s) {repeated} more "
+                                "than once; which one holds the value would be a guess")
+    for row in reader:
+        # A quoted field may span lines: name the line where the record starts.
+        values = [value for value in row.values() if isinstance(value, str)]
+        extra = row.pop(None, None) or []
+        spanned = sum(value.count("\n") for value in values + list(extra))
+        where = f"{path}, line {reader.line_num - spanned}"
+        fields = sum(value is not None for value in row.values()) + len(extra)
+        if any(value.strip() for value in extra):
             raise TargetFormatError(
-                f"{path}, line 1: the CSV header lacks column(s) {sorted(missing)}; "
-                f"expected text,labels,target[,k], found {found}")
-        for row in reader:
-            # A quoted field may span lines: name the line where the record starts.
-            spanned = sum(value.count("\n") for value in row.values() if isinstance(value, str))
-            where = f"{path}, line {reader.line_num - spanned}"
-            yield where, _csv_row_to_json(row, where)
+                f"{where}: {fields} fields but the header has {len(header)} ({','.join(header)}); "
+                f"the extra value {_shown(next(v for v in extra if v.strip()))} would be lost "
+                "(quote a field that holds a comma)")
+        short = [name for name in ("text", "labels", "target") if row.get(name) is None]
+        if short:
+            raise TargetFormatError(
+                f"{where}: {fields} fields but the header has {len(header)} ({','.join(header)}); "
+                f"no value for {short[0]!r}")
+        yield where, _csv_row_to_json(row, where)
 
 
 def _csv_row_to_json(row: dict, where: str) -> dict:
@@ -212,7 +336,7 @@ def _csv_row_to_json(row: dict, where: str) -> dict:
     if labels.startswith("["):
         try:
             row["labels"] = json.loads(labels)
-        except json.JSONDecodeError:
+        except (ValueError, RecursionError):
             raise TargetFormatError(f"{where}: 'labels' looks like JSON but does not parse") from None
     else:
         row["labels"] = [label.strip() for label in labels.split(",") if label.strip()]
@@ -220,12 +344,19 @@ def _csv_row_to_json(row: dict, where: str) -> dict:
     row["target"] = (row.get("target") or "").strip()
     k = (row.get("k") or "").strip()
     if k:
-        try:
-            row["k"] = int(k)
-        except ValueError:
-            raise TargetFormatError(f"{where}: 'k' must be a positive integer, got {k!r}") from None
+        digits = k.lstrip("0") or "0"
+        if not (k.isascii() and k.isdigit()) or len(digits) > len(str(MAX_INDEX)):
+            raise TargetFormatError(f"{where}: 'k' must be a positive integer up to {MAX_INDEX}, "
+                                    f"got {_shown(k)}")
+        row["k"] = int(digits)
     else:
         row.pop("k", None)
+    # In CSV a bin is a string, like a target (JSONL may give integers).
+    bin_name = (row.get("bin") or "").strip()
+    if bin_name:
+        row["bin"] = bin_name
+    else:
+        row.pop("bin", None)
     return row
 
 
@@ -237,16 +368,27 @@ def _row_to_example(row: dict, where: str, default_k: Optional[int]) -> Tuple[st
     if not isinstance(text, str) or not text.strip():
         raise TargetFormatError(f"{where}: 'text' must be a non-empty string")
     if not isinstance(labels, list) or not all(_is_label(label) for label in labels):
-        raise TargetFormatError(f"{where}: 'labels' must be a list of label names, got {labels!r}")
+        raise TargetFormatError(f"{where}: 'labels' must be a list of label names, got {_shown(labels)}")
+    bad_index = next((label for label in labels if isinstance(label, int)
+                      and not 0 <= label <= MAX_INDEX), None)
+    if bad_index is not None:
+        raise TargetFormatError(f"{where}: a true label index must be between 0 and {MAX_INDEX}, "
+                                f"got {_shown(bad_index)}")
     if not _is_label(target) or target == "":
         raise TargetFormatError(
-            f"{where}: 'target' must be a label name, a label index or \"auto\", got {target!r}")
-    if isinstance(target, int) and target < 0:
-        raise TargetFormatError(f"{where}: 'target' index must be >= 0, got {target}")
-    if k is not None and (isinstance(k, bool) or not isinstance(k, int) or k <= 0):
-        raise TargetFormatError(f"{where}: 'k' must be a positive integer, got {k!r}")
+            f"{where}: 'target' must be a label name, a label index or \"auto\", got {_shown(target)}")
+    if isinstance(target, int) and not 0 <= target <= MAX_INDEX:
+        raise TargetFormatError(f"{where}: 'target' index must be between 0 and {MAX_INDEX}, "
+                                f"got {_shown(target)}")
+    if k is not None and (isinstance(k, bool) or not isinstance(k, int) or not 0 < k <= MAX_INDEX):
+        raise TargetFormatError(f"{where}: 'k' must be a positive integer up to {MAX_INDEX}, "
+                                f"got {_shown(k)}")
+    bin_name = row.get("bin")
+    problem = _bin_problem(bin_name)
+    if problem:
+        raise TargetFormatError(f"{where}: 'bin' {problem}, got {_shown(bin_name)}")
     labels = [label if isinstance(label, int) else str(label) for label in labels]
-    return text, XMTCTarget(labels, target, k, source=where)
+    return text, XMTCTarget(labels, target, k, source=where, bin=bin_name)
 
 
 def _is_label(value) -> bool:
