@@ -85,3 +85,9 @@ def test_options_are_resolved_once_and_kept_on_the_attack(keyword_victim, monkey
     assert attack.options["k"] == 3 and attack.goal_function.default_k == 3
     assert attack.options["threads"] == 1 and torch.get_num_threads() == 1
     torch.set_num_threads(previous)
+
+
+def test_any_tfhub_module_is_an_encoder_name():
+    assert RecipeOptions.resolve(encoder="tfhub:/models/use-large-3").encoder == "tfhub:/models/use-large-3"
+    with pytest.raises(ValueError, match="unknown encoder 'use'"):
+        RecipeOptions.resolve(encoder="use")

@@ -50,7 +50,7 @@ import os
 from dataclasses import asdict, dataclass, fields
 from typing import Optional
 
-from ..encoders import DEFAULT_ENCODER, ENCODER_NAMES
+from ..encoders import DEFAULT_ENCODER, check_encoder_name
 
 CANDIDATE_SOURCES = ("glove", "mlm")
 MIN_SIMILARITY = 1.0 - math.pi
@@ -112,8 +112,7 @@ class RecipeOptions:
             raise ValueError(f"max_candidates must be a positive integer, got {self.max_candidates!r}")
         if self.max_candidates <= 0:
             raise ValueError(f"max_candidates must be positive, got {self.max_candidates}")
-        if self.encoder.lower() not in ENCODER_NAMES:
-            raise ValueError(f"encoder must be one of {ENCODER_NAMES}, got {self.encoder!r}")
+        check_encoder_name(self.encoder)
         if not 0.0 < self.max_change_rate <= 1.0:
             raise ValueError(f"max_change_rate must be in (0, 1], got {self.max_change_rate}")
         if self.wir not in WIR_METHODS:

