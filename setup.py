@@ -1,11 +1,13 @@
 """Packaging for textattack-xmtc.
 
 Besides the package, the wheel installs ``textattack_xmtc.pth`` at the root of
-site-packages. Python runs it at start-up; it imports the stdlib-only module
-``_textattack_xmtc_hook``, which registers our recipes, models and datasets with
-the stock ``textattack`` command the moment TextAttack itself is imported
-(TextAttack has no plugin entry points). This is the mechanism coverage and
-pytest-cov use for their start-up files.
+site-packages. Python runs it at start-up; its one line imports nothing and
+puts a stub finder on ``sys.meta_path``. When ``textattack`` is first imported,
+the stub imports the stdlib-only module ``_textattack_xmtc_hook``, which
+registers our recipes, models and datasets with the stock ``textattack``
+command (TextAttack has no plugin entry points). This is the mechanism coverage
+and pytest-cov use for their start-up files. Both files are in the wheel's
+RECORD, so ``pip uninstall`` removes them; the hook writes no file anywhere.
 """
 import os
 
