@@ -1,6 +1,7 @@
 """XMTCAttack: what it prints before a run and how its summary tables are laid out."""
 import io
 
+import pytest
 import textattack
 from textattack.loggers import AttackLogManager
 
@@ -63,3 +64,17 @@ def test_attack_keeps_the_options_it_was_built_with_and_records_them(keyword_vic
     result = attack.attack(TEXT, XMTCTarget(["acq"], "acq"))
     assert result.xmtc.options == {"k": 1, "encoder": "none"}
     assert result.perturbed_result.record is result.xmtc
+
+
+def test_a_victim_with_non_finite_scores_ends_a_command_line_run_with_one_line(table_victim):
+    from textattack_xmtc import XMTCPositive
+    from textattack_xmtc.datasets import XMTCTarget
+    from textattack_xmtc.goal_functions.topk import NonFiniteScoresError
+
+    victim = table_victim({}, ["a", "b", "c"], default=[0.9, float("nan"), 0.1])
+    attack = XMTCPositive.build(victim, k=1, encoder="none")
+    with pytest.raises(NonFiniteScoresError):  # in Python: an exception to catch
+        attack.attack("some words here", XMTCTarget(["a"], "a", 1))
+    attack.exit_on_model_errors = True  # as the command line sets it
+    with pytest.raises(SystemExit, match="textattack-xmtc: error: .*non-finite scores"):
+        attack.attack("some words here", XMTCTarget(["a"], "a", 1))

@@ -21,6 +21,7 @@ from typing import Optional
 from textattack import Attack
 
 from .encoders import SentenceEncoder
+from .goal_functions.topk import NonFiniteScoresError
 from .loggers import install
 from .results import make_record
 
@@ -47,13 +48,19 @@ class XMTCAttack(Attack):
         self.options = dict(options or {})
         self.candidate_source = candidate_source or repr(transformation)
         self.random_seed: Optional[int] = None
+        self.exit_on_model_errors = False  # set by the command line
         self._victim: Optional[dict] = None
         install()
 
     def attack(self, example, ground_truth_output):
         if self.per_example_transformations and self.use_transformation_cache:
             self.transformation_cache.clear()
-        result = super().attack(example, ground_truth_output)
+        try:
+            result = super().attack(example, ground_truth_output)
+        except NonFiniteScoresError as error:
+            if self.exit_on_model_errors:  # on the command line: one line, no traceback
+                raise SystemExit(f"textattack-xmtc: error: {error}") from None
+            raise
         result.attack_type = self.goal_function.attack_type
         result.xmtc = make_record(result, self.encoder, self.candidate_source, self.provenance())
         result.perturbed_result.record = result.xmtc

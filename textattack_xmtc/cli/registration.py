@@ -32,13 +32,14 @@ import contextlib
 import sys
 from collections.abc import KeysView
 
+from ..formats import TARGET_FILE_SUFFIXES
+
 PACKAGE = "textattack_xmtc"
 RECIPE_CLASSES = {
     "xmtc-pos": "XMTCPositive",
     "xmtc-neg": "XMTCNegative",
     "xmtc-untargeted": "XMTCUntargeted",
 }
-TARGET_FILE_SUFFIXES = (".jsonl", ".jsonl.gz", ".csv", ".json")
 OPTIONS_SEPARATOR = "^"  # TextAttack's ARGS_SPLIT_TOKEN: NAME^OPTIONS, FILE.py^VARIABLE
 
 # Datasets created from a parsed-args object, waiting for the model to be
@@ -110,7 +111,7 @@ def _extend_attack_args(command_line_attack_args) -> None:
         options_given = OPTIONS_SEPARATOR in recipe
         check_recipe_options(recipe)
         try:
-            return textattack_create(cls, args, model_wrapper)
+            attack = textattack_create(cls, args, model_wrapper)
         except (ValueError, OSError, RuntimeError) as error:
             raise SystemExit(f"textattack-xmtc: error: {error}") from None
         except (TypeError, NameError) as error:
@@ -118,6 +119,8 @@ def _extend_attack_args(command_line_attack_args) -> None:
                 raise
             raise SystemExit(f"textattack-xmtc: error: --recipe {recipe}: {error} "
                              "(text values need quotes: encoder=\"none\")") from None
+        attack.exit_on_model_errors = True  # a broken model ends a command-line run with one line
+        return attack
 
     def __post_init__(self):
         if _uses_our_attack(self):
@@ -244,10 +247,10 @@ def extend_dataset_args(dataset_args_module) -> None:
             return textattack_create(cls, args)
         source = getattr(args, "dataset_from_file", None)
         if not is_targets_source(source):
-            if source and not source.partition(OPTIONS_SEPARATOR)[0].endswith(".py"):
+            if source and not source.partition(OPTIONS_SEPARATOR)[0].lower().endswith(".py"):
                 raise SystemExit(
-                    f"textattack-xmtc: error: {source}: not a targets file; give a .jsonl, .jsonl.gz or "
-                    ".csv file, the name of a built-in dataset, or a TextAttack Python dataset file (.py)")
+                    f"textattack-xmtc: error: {source}: not a targets file; give a .jsonl or .csv file "
+                    "(optionally .gz), the name of a built-in dataset, or a TextAttack Python dataset file (.py)")
             return textattack_create(cls, args)
         from ..datasets.targets import load_targets
 

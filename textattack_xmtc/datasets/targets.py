@@ -32,8 +32,7 @@ AUTO = "auto"
 Label = Union[str, int]
 Bin = Union[str, int]
 
-TARGET_FILE_SUFFIXES = (".jsonl", ".jsonl.gz", ".json", ".json.gz", ".csv", ".csv.gz")
-"""Names :func:`read_targets` expects (matched in any case); other names are read as JSON Lines."""
+from ..formats import TARGET_FILE_SUFFIXES  # noqa: E402  (other names are read as JSON Lines)
 
 MAX_INDEX = 2**31 - 1
 """The largest ``k``, label index or integer ``bin`` a targets row may hold (a C ``int``)."""
