@@ -1,8 +1,10 @@
-"""Recipe options: keyword arguments in Python, environment variables on the CLI.
+"""Recipe options: keyword arguments in Python; on the command line, after the recipe's name or as variables.
 
-TextAttack's ``--recipe`` takes a bare name, so on the stock command line our
-options travel as environment variables (``textattack-xmtc attack`` also takes
-them as ``--xmtc-*`` flags and sets these variables for you).
+On the stock command line the options follow the recipe's name in
+TextAttack's own syntax (``--recipe 'xmtc-pos^k=3,encoder="none"'``) or travel
+as environment variables (``textattack-xmtc attack`` also takes them as
+``--xmtc-*`` flags and sets these variables for you). Keywords win over
+variables, which win over the defaults.
 
 =========================  ======================  ==========================
 keyword                    environment variable    default
@@ -38,10 +40,9 @@ keyword                    environment variable    default
 ``threads``                ``XMTC_THREADS``        torch threads (1 on CPU)
 =========================  ======================  ==========================
 
-On the stock command line the options can also follow the recipe name, in
-TextAttack's own syntax: ``--recipe 'xmtc-pos^k=3,encoder="none"'``. They
-are read once, when the recipe is built, and kept on the attack
-(``attack.options``); nothing reads the environment afterwards.
+They are read once, when the recipe is built, and kept on the attack
+(``attack.options``, recorded on every result); nothing reads the
+environment afterwards.
 """
 from __future__ import annotations
 
