@@ -55,7 +55,8 @@ def main() -> None:
         counts["paper's successes that replaced a label word"] += won[0] and bool(replaced & words)
     print(f"victim: {victim.describe()}; {args.recipe}, k={args.k}, target 'auto', first {len(pairs)} test documents")
     for name, value in counts.items():
-        share = f"  ({value / counts['attacked']:.1%} of attacked)" if counts["attacked"] and name != "attacked" else ""
+        whole = "succeeded (paper)" if name.startswith("paper's successes") else "attacked"
+        share = f"  ({value / counts[whole]:.1%} of {whole})" if counts[whole] and name != "attacked" else ""
         print(f"{name:<48} {value:>5}{share}")
 
 
