@@ -229,3 +229,23 @@ def test_ctrl_c_keeps_every_finished_result_in_the_csv(tiny_model, tmp_path, req
     assert saved[0]["seed"] == 13 and saved[0]["victim"]["weights_sha256"]
     assert saved[0]["true_labels"] == ["fruit"] and saved[0]["target"] == "auto"
     assert isinstance(saved[0]["options"], dict) and saved[0]["words"] == 8
+
+
+def test_the_summary_says_how_many_rows_overrode_the_default_k(keyword_victim):
+    import io
+
+    import textattack
+    from textattack.loggers import AttackLogManager
+
+    from textattack_xmtc import XMTCPositive
+    from textattack_xmtc.datasets import XMTCDataset, XMTCTarget
+
+    text = "The company announced the acquisition of more shares in its rival firm today"
+    attack = XMTCPositive.build(keyword_victim, k=1, encoder="none")
+    dataset = XMTCDataset([(text, XMTCTarget(["acq"], "acq", 2)), (text, XMTCTarget(["acq"], "acq"))])
+    args = textattack.AttackArgs(num_examples=2, silent=True, disable_stdout=True)
+    results = textattack.Attacker(attack, dataset, args).attack_dataset()
+    manager = AttackLogManager(metrics=None)
+    manager.add_output_file(out := io.StringIO(), color_method=None)
+    manager.log_results(results)
+    assert "1 of 2 overrode the default k=1" in out.getvalue()

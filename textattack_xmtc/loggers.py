@@ -200,6 +200,10 @@ def log_xmtc_summary(manager: AttackLogManager) -> None:
     provenance = run_provenance(records)
     components = [["Candidate source:", records[-1].candidate_source],
                   ["Similarity encoder:", records[-1].encoder or "none"]]
+    overridden = [record for record in records if record.options.get("k") not in (None, record.k)]
+    if overridden:  # the banner said the default; say how many rows asked for their own k
+        components.append(["Rows with their own k:", f"{len(overridden)} of {len(records)} overrode the "
+                           f"default k={records[0].options.get('k')}"])
     if isinstance(provenance, dict):
         components += provenance_rows(provenance)
     else:
