@@ -70,8 +70,32 @@ def aplc_original_state(seed=0, config=APLC_CONFIG):
     return network.state_dict()
 
 
-def write_aplc_original(directory, spiece, config=APLC_CONFIG, state=None, labels=APLC_LABELS, zip_format=True):
-    """An original APLC-XLNet output directory, plus the dataset's labels.txt beside it."""
+def original_training_args(**fields):
+    """The ``argparse.Namespace`` the original APLC-XLNet ``main.py`` saves (a few of its fields), ``fields`` set."""
+    import argparse
+
+    values = dict(data_dir="../data/EURLex", model_type="xlnet", model_name_or_path="xlnet-base-cased",
+                  task_name="eurlex", output_dir="../models/EURLex", max_seq_length=512, do_lower_case=False,
+                  per_gpu_train_batch_size=12, learning_rate_x=5e-5, num_train_epochs=12.0, seed=42,
+                  adaptive_cutoff=[3, 5], div_value=2.0, last_hidden_size=16, n_gpu=1, num_labels=8,
+                  output_mode="classification", device=torch.device("cpu"))
+    values.update(fields)
+    return argparse.Namespace(**values)
+
+
+def write_training_args(path, args=None, zip_format=True):
+    """``torch.save(args, path)`` as the original does (default :func:`original_training_args`)."""
+    torch.save(original_training_args() if args is None else args, path, _use_new_zipfile_serialization=zip_format)
+    return path
+
+
+def write_aplc_original(directory, spiece, config=APLC_CONFIG, state=None, labels=APLC_LABELS, zip_format=True,
+                        training_args=None):
+    """An original APLC-XLNet output directory, plus the dataset's labels.txt beside it.
+
+    ``training_args``: the Namespace to save as ``training_args.bin`` (default: the original's fields with
+    max_seq_length 512), raw ``bytes`` to write instead, or ``False`` for no file.
+    """
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "config.json").write_text(json.dumps(config, indent=2))
     torch.save(aplc_original_state() if state is None else state, directory / "pytorch_model.bin",
@@ -79,7 +103,10 @@ def write_aplc_original(directory, spiece, config=APLC_CONFIG, state=None, label
     (directory / "spiece.model").write_bytes(spiece.read_bytes())
     (directory / "tokenizer_config.json").write_text(json.dumps({"do_lower_case": False, "remove_space": True,
                                                                  "keep_accents": False}))
-    (directory / "training_args.bin").write_bytes(b"\x80\x04 a pickle that must never be opened")
+    if isinstance(training_args, bytes):
+        (directory / "training_args.bin").write_bytes(training_args)
+    elif training_args is not False:
+        write_training_args(directory / "training_args.bin", training_args, zip_format=zip_format)
     if labels is not None:
         (directory / "labels.txt").write_text("".join(f"{label}\n" for label in labels))
     return directory

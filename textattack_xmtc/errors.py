@@ -7,3 +7,7 @@ class ModelLoadError(ValueError):
 
 class CheckpointError(ModelLoadError):
     """A checkpoint does not fit the architecture; the message names the file and tensor."""
+
+
+class UnsupportedModelError(ModelLoadError):
+    """A MODEL in a format this package recognises but cannot load yet (e.g. a FastAttentionXML label tree)."""

@@ -141,7 +141,7 @@ def test_tokenizer_larger_than_the_embedding_is_refused(tmp_path, spiece):
 def test_find_original_checkpoint(tmp_path, spiece, original_dir):
     assert find_original_checkpoint(original_dir) == {
         "directory": str(original_dir), "labels": str(original_dir / "labels.txt"),
-        "spiece_path": str(original_dir / "spiece.model"), "name": f"APLC-XLNet ({original_dir})"}
+        "spiece_path": str(original_dir / "spiece.model")}
     assert find_original_checkpoint(original_dir / "config.json")["directory"] == str(original_dir)
     # Not APLC at all: nothing, another transformers model, a missing path, an unrelated file.
     (tmp_path / "empty").mkdir()

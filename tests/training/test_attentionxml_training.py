@@ -115,9 +115,14 @@ def parse(argv):
 
 
 def test_cli_defaults_agree_with_the_training_defaults():
+    # Unset sizes are not passed: the trainer's defaults apply, and --help shows them.
+    from textattack_xmtc.architectures import ATTENTIONXML_SIZES
+
     args = parse(["--data", "x", "--output", "y"])
-    assert (args.emb_size, args.hidden_size, args.linear_size) == (
-        DEFAULTS["emb_size"], DEFAULTS["hidden_size"], DEFAULTS["linear_size"])
+    assert (args.emb_size, args.hidden_size, args.linear_size) == (None, None, None)
+    assert ATTENTIONXML_SIZES == {key: DEFAULTS[key] for key in ATTENTIONXML_SIZES}
+    help_text = " ".join(cli.add_train_arguments(argparse.ArgumentParser()).format_help().split())
+    assert "per direction (default: 64)" in help_text and "all labels (default: [256])" in help_text
     assert args.architecture == "attentionxml" and not args.no_glove
     with pytest.raises(SystemExit):
         parse(["--data", "x", "--output", "y", "--architecture", "bert"])

@@ -9,8 +9,10 @@ Two ways in:
   ``pytorch_model.bin``, ``spiece.model`` (+ ``tokenizer_config.json``) and
   the dataset's ``labels.txt`` (line i = label i, labels in descending
   training frequency) (:meth:`APLCXLNetWrapper.from_original`,
-  :func:`find_original_checkpoint`). ``training_args.bin`` is a pickle and
-  is never read.
+  :func:`find_original_checkpoint`). The input length is the run's
+  ``--max_seq_length``, read from ``training_args.bin`` (a pickled
+  ``argparse.Namespace``) by :func:`read_training_args`, which admits only a
+  Namespace of plain values and never runs code from the file.
 
 Usage::
 
@@ -19,12 +21,16 @@ Usage::
 """
 from __future__ import annotations
 
+import argparse
 import contextlib
 import json
 import os
+import re
 import shutil
+import sys
+import warnings
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Sequence, Union
+from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 
@@ -35,8 +41,10 @@ from ..models.aplc_xlnet import (
     embedding_rows,
     load_original_state_dict,
 )
+from ..models.fields import typed_fields
 from ..models.xlnet_tokenization import (
     DEFAULT_MAX_LENGTH,
+    TOKENIZER_OPTIONS,
     UNK_TOKEN,
     XLNetInputBuilder,
     load_xlnet_tokenizer,
@@ -46,8 +54,8 @@ from ..models.xlnet_tokenization import (
 )
 from .attentionxml import read_label_list
 from .base import XMTCModelWrapper, score_distinct
-from .saved import (SAVED_MODEL_FILE, read_metadata, resolve_labels, save_state_dict, start_saved_directory,
-                    write_metadata)
+from .saved import (SAVED_MODEL_FILE, dict_field, positive_int_field, read_metadata, resolve_labels,
+                    save_state_dict, start_saved_directory, write_metadata)
 from .gradients import embedding_gradient
 
 PathLike = Union[str, os.PathLike]
@@ -58,6 +66,7 @@ CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "pytorch_model.bin"
 SPIECE_FILE = "spiece.model"
 LABELS_FILE = "labels.txt"
+TRAINING_ARGS_FILE = "training_args.bin"
 ORIGINAL_FILES = (CONFIG_FILE, WEIGHTS_FILE, SPIECE_FILE, LABELS_FILE)
 DEFAULT_BATCH_SIZE = 32
 
@@ -215,8 +224,8 @@ class APLCXLNetWrapper(XMTCModelWrapper):
 
     @classmethod
     def from_directory(cls, directory: PathLike, device: Union[str, torch.device, None] = None,
-                       mixed_precision: bool = False) -> "APLCXLNetWrapper":
-        """Load a directory written by :meth:`save`.
+                       mixed_precision: bool = False, max_length: Optional[int] = None) -> "APLCXLNetWrapper":
+        """Load a directory written by :meth:`save`; ``max_length`` overrides the saved input length.
 
         Usage::
 
@@ -224,10 +233,15 @@ class APLCXLNetWrapper(XMTCModelWrapper):
         """
         directory = Path(directory)
         metadata = read_metadata(directory, ARCHITECTURE)
+        metadata_path = directory / METADATA_FILE
+        tokenizer_options = dict_field(metadata, "tokenizer", metadata_path)
+        typed_fields(tokenizer_options, {key: "bool" for key in _TOKENIZER_KEYS}, f"{metadata_path} \"tokenizer\"")
+        if max_length is None:
+            max_length = positive_int_field(metadata, "max_length", metadata_path, default=DEFAULT_MAX_LENGTH)
         return cls._assemble(
             directory, labels=_read_labels(directory / LABELS_FILE), labels_source=directory / LABELS_FILE,
-            spiece_path=directory / SPIECE_FILE, tokenizer_options=metadata.get("tokenizer") or {},
-            max_length=int(metadata.get("max_length", DEFAULT_MAX_LENGTH)), source=str(directory),
+            spiece_path=directory / SPIECE_FILE, tokenizer_options=tokenizer_options,
+            max_length=max_length, source=str(directory),
             training=metadata.get("training"), device=device, mixed_precision=mixed_precision,
         )
 
@@ -235,23 +249,27 @@ class APLCXLNetWrapper(XMTCModelWrapper):
 
     @classmethod
     def from_original(cls, directory: PathLike, labels: Union[Sequence[str], PathLike, None] = None,
-                      spiece_path: Optional[PathLike] = None, max_length: int = DEFAULT_MAX_LENGTH,
+                      spiece_path: Optional[PathLike] = None, max_length: Optional[int] = None,
                       name: Optional[str] = None, device: Union[str, torch.device, None] = None,
-                      mixed_precision: bool = False) -> "APLCXLNetWrapper":
+                      mixed_precision: bool = False,
+                      log: Optional[Callable[[str], None]] = None) -> "APLCXLNetWrapper":
         """Load an original APLC-XLNet checkpoint directory.
 
         ``labels`` is a list of names or a path to the dataset's ``labels.txt``
         (line i = label i; default: ``labels.txt`` in ``directory``).
         ``spiece_path`` defaults to ``spiece.model`` in ``directory`` or its parent; the
         original layout ``<root>/data/<task>/labels.txt`` is also tried for
-        the labels. ``max_length``
-        is the original run's ``--max_seq_length`` (it is recorded only in the
-        pickled ``training_args.bin``, which is not read).
+        the labels. ``max_length`` is the input length in SentencePiece pieces;
+        by default the original run's ``--max_seq_length``, read from
+        ``training_args.bin`` (:func:`original_max_length`; 512 when the file is
+        absent). A model trained at 128 pieces and read at 512 sees other inputs
+        on every longer document. The length used, and where it came from, is
+        printed on stderr (or given to ``log``).
 
         Usage::
 
-            victim = APLCXLNetWrapper.from_original("models/EURLex", labels="data/EURLex/labels.txt",
-                                                    max_length=512)
+            victim = APLCXLNetWrapper.from_original("models/EURLex", labels="data/EURLex/labels.txt")
+            victim = APLCXLNetWrapper.from_original("models/EURLex", max_length=128)   # training_args.bin unread
         """
         directory = Path(directory)
         if labels is None:
@@ -260,11 +278,13 @@ class APLCXLNetWrapper(XMTCModelWrapper):
         if spiece_path is None:
             spiece_path = _first_file(_spiece_candidates(directory), "the SentencePiece model (spiece.model)")
         spiece = Path(spiece_path)
+        length, reason = original_max_length(directory, max_length)
+        (log or _print_to_stderr)(f"APLC-XLNet {directory}: max_seq_length {length} ({reason})")
         return cls._assemble(
             directory, labels=label_list, labels_source=labels_source, spiece_path=spiece,
-            tokenizer_options=read_tokenizer_options(spiece.parent), max_length=max_length,
+            tokenizer_options=read_tokenizer_options(spiece.parent), max_length=length,
             source=name or str(directory), device=device, mixed_precision=mixed_precision,
-            training={"origin": "APLC-XLNet", "checkpoint": str(directory)},
+            training={"origin": "APLC-XLNet", "checkpoint": str(directory), "max_length_source": reason},
         )
 
     @classmethod
@@ -306,8 +326,94 @@ def _check_sizes(config: APLCXLNetConfig, inputs: XLNetInputBuilder, labels: Seq
         )
 
 
+_TOKENIZER_KEYS = TOKENIZER_OPTIONS
+
+
 def _tokenizer_options(tokenizer) -> dict:
-    return {key: bool(getattr(tokenizer, key)) for key in ("do_lower_case", "remove_space", "keep_accents")}
+    return {key: bool(getattr(tokenizer, key)) for key in _TOKENIZER_KEYS}
+
+
+def _print_to_stderr(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+# ---------------------------------------------------------------- training_args.bin
+
+
+def read_training_args(path: PathLike) -> argparse.Namespace:
+    """The ``argparse.Namespace`` the original run saved with ``torch.save(args, ...)``, read safely.
+
+    The file is a pickle, and unpickling can run any code. It is read with
+    ``torch.load(weights_only=True)``, whose unpickler builds only plain values
+    (numbers, strings, lists, dicts, tensors, ``torch.device``), with
+    ``argparse.Namespace`` as the one class admitted besides: anything else
+    (a ``__reduce__`` payload, any other class or function) is refused before
+    it runs. Both torch file formats (zip, and the legacy one of torch < 1.6)
+    are read. Raises :class:`CheckpointError` naming the file.
+
+    Usage::
+
+        read_training_args("models/EURLex/training_args.bin").max_seq_length   # 512
+    """
+    path = Path(path)
+    try:
+        with torch.serialization.safe_globals([argparse.Namespace]), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # torch's notes on unusual pickle protocols: the answer is below
+            args = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # pickle.UnpicklingError for refused globals; others for damaged files
+        raise CheckpointError(
+            f"{path}: refused: not a pickled argparse.Namespace of plain values, so it was not loaded "
+            f"(nothing in it was run). {_first_line(error)}. Give the input length instead: "
+            f"max_length=N in Python, or --model DIR^max_length=N on the command line") from None
+    if not isinstance(args, argparse.Namespace):
+        raise CheckpointError(f"{path}: expected the original run's argparse.Namespace, found "
+                              f"{type(args).__name__}; give max_length=N (or --model DIR^max_length=N) instead")
+    return args
+
+
+def _first_line(error: Exception) -> str:
+    """What the unpickler refused, without torch's advice to load the file unsafely."""
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(error))
+    if "WeightsUnpickler error:" in text:
+        text = text.split("WeightsUnpickler error:", 1)[1]
+        text = re.split(r"\. |\n\n", text.strip(), maxsplit=1)[0]
+        return text.strip().rstrip(".") or "the unpickler refused it"
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    return (lines[0] if lines else type(error).__name__).rstrip(".")
+
+
+def original_max_length(directory: PathLike, given: Optional[int] = None) -> Tuple[int, str]:
+    """``(input length, where it came from)`` for an original APLC-XLNet checkpoint directory.
+
+    ``given`` wins (``training_args.bin`` is then not opened); else
+    ``max_seq_length`` of ``training_args.bin`` in ``directory`` (or in the run
+    directory above a ``checkpoint-N`` one); else 512.
+
+    Usage::
+
+        original_max_length("models/EURLex")   # (128, 'from training_args.bin')
+    """
+    if given is not None:
+        if isinstance(given, bool) or not isinstance(given, int):
+            raise ModelLoadError(f"max_length must be an integer, got {given!r}")
+        if given < 3:
+            raise ModelLoadError(f"max_length must leave room for <sep>, <cls> and a piece (at least 3), "
+                                 f"got {given}")
+        return given, "given"
+    directory = Path(directory)
+    candidates = [directory / TRAINING_ARGS_FILE]
+    if directory.name.startswith("checkpoint-"):
+        candidates.append(directory.parent / TRAINING_ARGS_FILE)
+    path = next((candidate for candidate in candidates if candidate.is_file()), None)
+    if path is None:
+        return DEFAULT_MAX_LENGTH, f"default; no {TRAINING_ARGS_FILE}, give max_length if it was trained otherwise"
+    value = getattr(read_training_args(path), "max_seq_length", None)
+    if value is None:
+        return DEFAULT_MAX_LENGTH, f"default; {path.name} has no max_seq_length"
+    if isinstance(value, bool) or not isinstance(value, int) or value < 3:
+        raise CheckpointError(f"{path}: max_seq_length must be an integer of at least 3, got {value!r}; "
+                              f"give max_length=N (or --model DIR^max_length=N) instead")
+    return value, f"from {path.name}"
 
 
 def _write_spiece(tokenizer, path: Path) -> None:
@@ -409,7 +515,6 @@ def find_original_checkpoint(path: PathLike, labels: Optional[PathLike] = None) 
             f"{path} looks like an APLC-XLNet checkpoint but lacks {', '.join(missing)}. Expected files: "
             f"{', '.join(ORIGINAL_FILES)} (config.json with adaptive_cutoff, pytorch_model.bin, the "
             f"SentencePiece spiece.model, and the dataset's labels.txt, one label per line in output order; "
-            f"training_args.bin is not needed)"
+            f"training_args.bin gives the input length, else pass max_length)"
         )
-    return {"directory": str(path), "labels": str(labels_path), "spiece_path": str(spiece),
-            "name": f"APLC-XLNet ({path})"}
+    return {"directory": str(path), "labels": str(labels_path), "spiece_path": str(spiece)}

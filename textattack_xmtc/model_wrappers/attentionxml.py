@@ -5,9 +5,13 @@ Two ways in:
 - our saved-model directory (written by :meth:`AttentionXMLWrapper.save`):
   ``xmtc_model.json``, ``labels.txt``, ``vocab.npy``, ``model.pt``;
 - an ORIGINAL AttentionXML checkpoint: the plain state dict
-  ``models/AttentionXML-<data>`` plus the dataset's ``vocab.npy`` and label
-  list (:meth:`AttentionXMLWrapper.from_original`,
+  ``models/AttentionXML-<data>`` (``models/AttentionXML-<data>-Tree-<n>``
+  when trained with ``--tree-id n``) plus the dataset's ``vocab.npy`` and
+  label list (:meth:`AttentionXMLWrapper.from_original`,
   :func:`find_original_checkpoint`).
+
+Scores are sigmoid probabilities. Weights holding NaN or infinite values are
+refused when loaded, naming the file and the tensor.
 
 Usage::
 
@@ -17,6 +21,7 @@ Usage::
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Union
 
@@ -28,10 +33,11 @@ from ..models.attentionxml import (
     CheckpointError,
     config_from_state_dict,
 )
+from ..models.state_dicts import check_finite
 from ..models.tokenization import DEFAULT_MAX_LENGTH, UNK_TOKEN, AttentionXMLTokenizer, load_vocab, save_vocab
 from .base import XMTCModelWrapper, score_distinct
-from .saved import (SAVED_MODEL_FILE, read_metadata, resolve_labels, save_state_dict, start_saved_directory,
-                    write_metadata)
+from .saved import (SAVED_MODEL_FILE, dict_field, positive_int_field, read_metadata, resolve_labels,
+                    save_state_dict, start_saved_directory, write_metadata)
 
 PathLike = Union[str, os.PathLike]
 
@@ -143,8 +149,9 @@ class AttentionXMLWrapper(XMTCModelWrapper):
                        max_length=self.tokenizer.max_length, training=self.training)
 
     @classmethod
-    def from_directory(cls, directory: PathLike, device: Union[str, torch.device, None] = None) -> "AttentionXMLWrapper":
-        """Load a directory written by :meth:`save`.
+    def from_directory(cls, directory: PathLike, device: Union[str, torch.device, None] = None,
+                       max_length: Optional[int] = None) -> "AttentionXMLWrapper":
+        """Load a directory written by :meth:`save`; ``max_length`` overrides the saved word limit.
 
         Usage::
 
@@ -152,17 +159,18 @@ class AttentionXMLWrapper(XMTCModelWrapper):
         """
         directory = Path(directory)
         metadata = read_metadata(directory, ARCHITECTURE)
-        if "config" not in metadata:
-            raise CheckpointError(f"{directory / METADATA_FILE}: no \"config\"")
-        config = AttentionXMLConfig.from_dict(metadata["config"])
+        metadata_path = directory / METADATA_FILE
+        config = AttentionXMLConfig.from_dict(dict_field(metadata, "config", metadata_path, required=True),
+                                              source=f"{metadata_path} \"config\"")
         weights_path = directory / WEIGHTS_FILE
         state = _load_state_dict(weights_path)
         found = config_from_state_dict(state, source=str(weights_path))
         if _sizes(found) != _sizes(config):
             raise CheckpointError(f"{weights_path}: tensor shapes give {found.to_dict()} but "
-                                  f"{directory / METADATA_FILE} says {config.to_dict()}")
+                                  f"{metadata_path} says {config.to_dict()}")
         labels = read_label_list(directory / LABELS_FILE)
-        max_length = int(metadata.get("max_length", DEFAULT_MAX_LENGTH))
+        if max_length is None:
+            max_length = positive_int_field(metadata, "max_length", metadata_path, default=DEFAULT_MAX_LENGTH)
         wrapper = cls._assemble(state, config, directory / VOCAB_FILE, labels, directory / LABELS_FILE,
                                 max_length, source=str(directory), training=metadata.get("training"))
         return wrapper.to(device) if device is not None else wrapper
@@ -171,7 +179,7 @@ class AttentionXMLWrapper(XMTCModelWrapper):
 
     @classmethod
     def from_original(cls, weights_path: PathLike, vocab_path: PathLike, labels: Union[Sequence[str], PathLike],
-                      max_length: int = DEFAULT_MAX_LENGTH, allow_pickle: bool = False,
+                      max_length: Optional[int] = None, allow_pickle: bool = False,
                       name: Optional[str] = None,
                       device: Union[str, torch.device, None] = None) -> "AttentionXMLWrapper":
         """Load an original AttentionXML state dict with its ``vocab.npy`` and label list.
@@ -181,7 +189,9 @@ class AttentionXMLWrapper(XMTCModelWrapper):
         several labels per line: the list is ``sorted(set(all labels))``, as
         sklearn's ``MultiLabelBinarizer`` orders them), or, only with
         ``allow_pickle=True``, the original ``labels_binarizer`` (unpickled
-        with joblib: only do this for files you trust).
+        with joblib: only do this for files you trust). ``max_length`` is the
+        number of words read per document (default 500, the original's).
+        ``source`` (and :meth:`describe`) name ``name``, else the weights file.
 
         Usage::
 
@@ -194,7 +204,8 @@ class AttentionXMLWrapper(XMTCModelWrapper):
         labels_source, label_list = resolve_labels(
             labels, lambda path: read_original_labels(path, allow_pickle=allow_pickle))
         source = name or str(weights_path)
-        return cls._assemble(state, config, Path(vocab_path), label_list, labels_source, max_length,
+        return cls._assemble(state, config, Path(vocab_path), label_list, labels_source,
+                             DEFAULT_MAX_LENGTH if max_length is None else max_length,
                              source=source, training={"origin": "AttentionXML", "weights": str(weights_path)},
                              device=device)
 
@@ -238,6 +249,7 @@ def _load_state_dict(path: Path) -> Dict[str, torch.Tensor]:
         raise CheckpointError(f"{path}: cannot be read as a plain torch state dict ({error})") from error
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise CheckpointError(f"{path}: expected a state dict (name -> tensor), got {type(state).__name__}")
+    check_finite(state, path)
     return state
 
 
@@ -318,37 +330,39 @@ def _locate_weights(path: Path) -> Optional[Path]:
         return None
     found = _original_weights_in(path) or (_original_weights_in(path / "models") if (path / "models").is_dir() else [])
     if len(found) > 1:
-        raise CheckpointError(f"{path} holds several AttentionXML checkpoints ({', '.join(p.name for p in found)}); "
-                              f"pass the one you want")
+        ensemble = ": the members of an ensemble" if all(_TREE_SUFFIX.search(p.name) for p in found) else ""
+        raise CheckpointError(f"{path} holds several AttentionXML checkpoints ({', '.join(p.name for p in found)}"
+                              f"{ensemble}); pass the one you want")
     return found[0] if found else None
 
 
 def find_original_checkpoint(path: PathLike, allow_pickle: bool = False) -> Optional[dict]:
     """Recognise an original AttentionXML checkpoint; ``None`` when ``path`` is not one.
 
-    ``path`` is the weights file ``.../models/AttentionXML-<data>``, the
-    directory holding it, or the repository root above ``models/``. The
-    vocabulary and labels are looked for beside the weights (``vocab.npy``,
-    ``labels.txt``) and in the original layout (``<root>/data/<data>/vocab.npy``,
-    ``<root>/data/<data>/train_labels.txt``; ``labels_binarizer`` only with
-    ``allow_pickle=True``). Returns the keyword arguments of
-    :meth:`AttentionXMLWrapper.from_original`; raises when the weights are
-    found but the vocabulary or labels are not, naming every path tried.
+    ``path`` is the weights file ``.../models/AttentionXML-<data>`` (or
+    ``AttentionXML-<data>-Tree-<n>``, the name ``main.py --tree-id n`` gives a
+    flat model, one member of an ensemble), the directory holding it, or the
+    repository root above ``models/``. The vocabulary and labels are looked for
+    beside the weights (``vocab.npy``, ``labels.txt``) and in the original
+    layout (``<root>/data/<data>/vocab.npy``, ``<root>/data/<data>/train_labels.txt``;
+    ``labels_binarizer`` only with ``allow_pickle=True``). Returns the keyword
+    arguments of :meth:`AttentionXMLWrapper.from_original`; raises when the
+    weights are found but the vocabulary or labels are not, naming every path tried.
 
     Usage::
 
-        found = find_original_checkpoint("AttentionXML/models/AttentionXML-EUR-Lex")
+        found = find_original_checkpoint("AttentionXML/models/AttentionXML-EUR-Lex-Tree-0")
         victim = AttentionXMLWrapper.from_original(**found)
     """
     weights = _locate_weights(Path(path).expanduser())
     if weights is None:
         return None
-    data_name = weights.name[len(ORIGINAL_PREFIX):]
-    data_dir = weights.parent.parent / "data" / data_name
-    vocab_tried = [weights.parent / VOCAB_FILE, data_dir / VOCAB_FILE]
-    labels_tried = [weights.parent / LABELS_FILE, data_dir / "train_labels.txt"]
+    model_name = weights.name[len(ORIGINAL_PREFIX):]
+    data_dirs = [weights.parent.parent / "data" / name for name in _data_names(model_name)]
+    vocab_tried = [weights.parent / VOCAB_FILE] + [data_dir / VOCAB_FILE for data_dir in data_dirs]
+    labels_tried = [weights.parent / LABELS_FILE] + [data_dir / "train_labels.txt" for data_dir in data_dirs]
     if allow_pickle:
-        labels_tried.append(data_dir / "labels_binarizer")
+        labels_tried += [data_dir / "labels_binarizer" for data_dir in data_dirs]
     vocab = next((p for p in vocab_tried if p.is_file()), None)
     labels = next((p for p in labels_tried if p.is_file()), None)
     if vocab is None or labels is None:
@@ -357,6 +371,7 @@ def find_original_checkpoint(path: PathLike, allow_pickle: bool = False) -> Opti
             missing.append("the vocabulary (tried " + ", ".join(map(str, vocab_tried)) + ")")
         if labels is None:
             missing.append("the label list (tried " + ", ".join(map(str, labels_tried)) + ")")
+        data_name = _data_names(model_name)[-1]
         raise FileNotFoundError(
             f"found the AttentionXML weights {weights} but not " + " nor ".join(missing) + ". "
             f"Put vocab.npy and labels.txt (one label per line, in output order) beside the weights, "
@@ -364,4 +379,17 @@ def find_original_checkpoint(path: PathLike, allow_pickle: bool = False) -> Opti
             f"AttentionXMLWrapper.from_original(weights_path, vocab_path, labels)"
         )
     return {"weights_path": str(weights), "vocab_path": str(vocab), "labels": str(labels),
-            "allow_pickle": allow_pickle, "name": f"AttentionXML-{data_name} ({weights})"}
+            "allow_pickle": allow_pickle}
+
+
+_TREE_SUFFIX = re.compile(r"-Tree-\d+$")
+
+
+def _data_names(model_name: str) -> List[str]:
+    """Data set names a weights file ``AttentionXML-<model_name>`` may belong to.
+
+    The original names a model ``<model>-<data>`` plus ``-Tree-<n>`` when trained with
+    ``--tree-id n``; its data stay in ``data/<data>/``.
+    """
+    stripped = _TREE_SUFFIX.sub("", model_name)
+    return [model_name] if stripped == model_name or not stripped else [model_name, stripped]

@@ -6,6 +6,7 @@ tensor of label scores out, in the order of ``wrapper.labels``.
 """
 from __future__ import annotations
 
+import hashlib
 from typing import Callable, Dict, Hashable, List, Optional, Sequence, Union
 
 import torch
@@ -64,6 +65,7 @@ class XMTCModelWrapper(ModelWrapper):
     score_type: str = "probabilities"
     unk_token: str = "<UNK>"
     max_words: Optional[int] = None
+    source: str = ""
 
     def __call__(self, text_input_list: Sequence[str]) -> torch.Tensor:
         """Scores of every label for every text, ``[len(texts), L]``, on the model's device."""
@@ -156,3 +158,59 @@ class XMTCModelWrapper(ModelWrapper):
     def describe(self) -> str:
         """One line naming the architecture, size and source, for logs."""
         return f"{type(self).__name__} with {len(self.labels)} labels"
+
+    # ------------------------------------------------------------ provenance
+
+    def identity(self) -> dict:
+        """What this victim is, for results: architecture, source, size and hashes of weights and labels.
+
+        ``architecture`` is the name in :mod:`textattack_xmtc.architectures`
+        (the class name for wrappers not in that table); ``source`` the
+        built-in name or path it was loaded from ("" when built in memory);
+        ``weights_sha256`` hashes every tensor of ``model.state_dict()`` (names,
+        dtypes, shapes and bytes, in name order), computed once and kept until a
+        tensor is modified in place or replaced; ``labels_sha256`` hashes the
+        label names joined by newlines.
+
+        Usage::
+
+            victim.identity()["weights_sha256"]   # '3f1c...'
+        """
+        return {"architecture": self.architecture_name(), "source": str(getattr(self, "source", "") or ""),
+                "num_labels": len(self.labels), "weights_sha256": self.weights_sha256(),
+                "labels_sha256": hashlib.sha256("\n".join(str(label) for label in self.labels)
+                                                .encode("utf-8")).hexdigest()}
+
+    def architecture_name(self) -> str:
+        """This wrapper's name in the architecture table, else its ``architecture`` or class name."""
+        from ..architectures import architecture_of
+
+        entry = architecture_of(type(self))
+        if entry is not None:
+            return entry.name
+        return getattr(type(self), "architecture", None) or type(self).__name__
+
+    def weights_sha256(self) -> str:
+        """SHA-256 over the state dict's tensors (names, dtypes, shapes, bytes; sorted by name), cached.
+
+        The cache is keyed on each tensor's storage and in-place version counter,
+        so changing a weight (``load_state_dict``, an optimizer step, ``add_``;
+        not writes through ``.data``, which bypass the counter) gives a new hash;
+        moving the model to another device hashes again (to the same value).
+        """
+        state = self.model.state_dict(keep_vars=True)
+        key = tuple((name, tensor.data_ptr(), tensor._version, str(tensor.device))
+                    for name, tensor in sorted(state.items()))
+        cached = getattr(self, "_weights_hash_cache", None)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        digest = hashlib.sha256()
+        for name, tensor in sorted(state.items()):
+            tensor = tensor.detach()
+            digest.update(f"{name}\0{tensor.dtype}\0{list(tensor.shape)}\0".encode("utf-8"))
+            data = tensor.cpu().contiguous().reshape(-1)
+            if data.numel():
+                digest.update(data.view(torch.uint8).numpy().data)
+        value = digest.hexdigest()
+        self._weights_hash_cache = (key, value)
+        return value

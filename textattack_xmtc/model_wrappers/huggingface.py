@@ -63,8 +63,12 @@ class HuggingFaceMultilabelWrapper(XMTCModelWrapper):
                 f"\"{MULTILABEL}\" (set it if the model was trained with a sigmoid / BCE loss)")
 
     @classmethod
-    def from_directory(cls, directory: PathLike) -> "HuggingFaceMultilabelWrapper":
-        """Load model and tokenizer from a local directory (never from the hub)."""
+    def from_directory(cls, directory: PathLike, max_length: Optional[int] = None) -> "HuggingFaceMultilabelWrapper":
+        """Load model and tokenizer from a local directory (never from the hub).
+
+        ``max_length`` overrides the tokens read per text (default: the model's
+        position limit). Weights holding NaN or infinite values are refused.
+        """
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
         path = Path(directory)
@@ -85,7 +89,10 @@ class HuggingFaceMultilabelWrapper(XMTCModelWrapper):
         if model.config.num_labels != len(labels):
             raise ModelLoadError(f"{path / 'config.json'}: id2label names {len(labels)} labels but the "
                                  f"classifier scores {model.config.num_labels}")
-        return cls(model, tokenizer, labels, source=str(path))
+        from ..models.state_dicts import check_finite
+
+        check_finite(model.state_dict(), path / next(name for name in WEIGHT_FILES if (path / name).is_file()))
+        return cls(model, tokenizer, labels, source=str(path), max_length=max_length)
 
     def save(self, directory: PathLike) -> None:
         """``save_pretrained`` of model and tokenizer (the directory loads back with ``load_victim``)."""
@@ -134,6 +141,12 @@ class HuggingFaceMultilabelWrapper(XMTCModelWrapper):
             lambda: torch.sigmoid(self.model(**batch).logits.float()),
             getattr(self, "grad_objective", None))
         return {"ids": batch["input_ids"][0].tolist(), "gradient": gradient[0].cpu().numpy()}
+
+
+def find_directory(path: PathLike) -> Optional[dict]:
+    """``from_directory``'s arguments when ``path`` is a multilabel classifier directory, else ``None``."""
+    path = Path(path)
+    return {"directory": str(path)} if path.is_dir() and HuggingFaceMultilabelWrapper.is_directory(path) else None
 
 
 def _strip(piece: str) -> str:

@@ -51,7 +51,14 @@ def is_saved_directory(path: PathLike, architecture: str) -> bool:
 
 
 def read_metadata(directory: PathLike, architecture: str) -> dict:
-    """The metadata of a saved ``architecture`` model; errors name the file and the problem."""
+    """The metadata of a saved ``architecture`` model; errors name the file and the problem.
+
+    The fields every saved model has are type-checked here (``format``,
+    ``format_version``, ``architecture``, ``max_length``, ``training``):
+    ``"max_length": true``, ``2.9`` or ``"7"`` are refused, never read as 1, 2 or 7.
+    Each wrapper checks its own fields with :func:`dict_field`, :func:`positive_int_field` and
+    :func:`textattack_xmtc.models.fields.typed_fields`.
+    """
     path = Path(directory) / SAVED_MODEL_FILE
     if not path.is_file():
         raise NotASavedModel(f"{path} not found: not a saved textattack-xmtc model directory")
@@ -69,7 +76,36 @@ def read_metadata(directory: PathLike, architecture: str) -> dict:
     if version > FORMAT_VERSION:
         raise CheckpointError(f"{path}: format_version {version} is newer than this "
                               f"textattack-xmtc understands ({FORMAT_VERSION}); upgrade the package")
+    if "max_length" in metadata:
+        positive_int_field(metadata, "max_length", path)
+    dict_field(metadata, "training", path, default={})
     return metadata
+
+
+def positive_int_field(metadata: dict, key: str, path: PathLike, default: Optional[int] = None) -> int:
+    """``metadata[key]`` (or ``default`` when absent), which must be an integer >= 1 (not a bool, float or string).
+
+    Usage::
+
+        max_length = positive_int_field(metadata, "max_length", path, default=500)
+    """
+    value = metadata.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise CheckpointError(f"{path}: {key} must be positive (an integer), got {value!r}")
+    return value
+
+
+def dict_field(metadata: dict, key: str, path: PathLike, default: Optional[dict] = None,
+               required: bool = False) -> dict:
+    """``metadata[key]``, which must be a JSON object (``default`` when absent and not ``required``)."""
+    if key not in metadata:
+        if required:
+            raise CheckpointError(f"{path}: no \"{key}\"")
+        return dict(default or {})
+    value = metadata[key]
+    if not isinstance(value, dict):
+        raise CheckpointError(f"{path}: \"{key}\" must be a JSON object, got {value!r}")
+    return value
 
 
 def write_labels(path: PathLike, labels) -> None:

@@ -48,7 +48,8 @@ from torch import nn
 from torch.nn import functional as F
 
 from ..errors import CheckpointError, ModelLoadError
-from .state_dicts import state_dict_problems
+from .fields import typed_fields
+from .state_dicts import check_finite, state_dict_problems
 
 PathLike = Union[str, os.PathLike]
 
@@ -58,6 +59,16 @@ _ACTIVATION_ALIASES = {"gelu": "gelu_new"}
 _XLNET_FIELDS = ("d_model", "n_layer", "n_head", "d_inner", "ff_activation", "untie_r", "attn_type",
                  "bi_data", "clamp_len", "same_length", "layer_norm_eps", "dropout", "initializer_range",
                  "summary_last_dropout")
+
+#: The kind of every config.json value this class reads (models.fields.typed_fields).
+_CONFIG_FIELD_KINDS = {
+    "num_labels": "positive_int", "adaptive_cutoff": "positive_ints", "last_hidden_size": "positive_int",
+    "div_value": "number", "n_token": "positive_int", "vocab_size": "positive_int", "d_model": "positive_int",
+    "n_layer": "positive_int", "n_head": "positive_int", "d_head": "positive_int", "d_inner": "positive_int",
+    "ff_activation": "str", "untie_r": "bool", "attn_type": "str", "bi_data": "bool", "clamp_len": "int",
+    "same_length": "bool", "layer_norm_eps": "number", "dropout": "fraction", "initializer_range": "number",
+    "summary_last_dropout": "fraction",
+}
 
 #: Summary settings every APLC-XLNet checkpoint has; the network implements only these.
 _FIXED_FIELDS = {"summary_type": "last", "summary_use_proj": True, "summary_activation": "tanh"}
@@ -191,6 +202,8 @@ class APLCXLNetConfig:
         for field in ("adaptive_cutoff", "last_hidden_size"):
             if field not in values:
                 raise ModelLoadError(f"{source}: no {field!r}; not an APLC-XLNet config")
+        # int(True) == 1, int(2.9) == 2, int("7") == 7: refuse such values instead of reading another model.
+        typed_fields(values, _CONFIG_FIELD_KINDS, source)
         n_token = values.pop("n_token", values.pop("vocab_size", None))
         values.pop("vocab_size", None)
         num_labels = values.pop("num_labels", None)
@@ -511,7 +524,8 @@ def load_original_state_dict(path: PathLike) -> Dict[str, torch.Tensor]:
     """Read a ``pytorch_model.bin`` (zip or legacy torch<1.6 format) without unpickling code.
 
     ``weights_only=True`` refuses anything but tensors and plain containers.
-    Keys saved from ``nn.DataParallel`` (``module.`` prefix) are unwrapped.
+    Keys saved from ``nn.DataParallel`` (``module.`` prefix) are unwrapped. A
+    tensor holding NaN or infinite values is refused, naming the file and the tensor.
 
     Usage::
 
@@ -529,6 +543,7 @@ def load_original_state_dict(path: PathLike) -> Dict[str, torch.Tensor]:
     state = dict(state)
     if state and all(key.startswith("module.") for key in state):
         state = {key[len("module."):]: value for key, value in state.items()}
+    check_finite(state, path)
     return state
 
 

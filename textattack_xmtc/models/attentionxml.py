@@ -38,6 +38,7 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from ..errors import CheckpointError
+from .fields import typed_fields
 from .kernels import linear
 from .state_dicts import state_dict_problems
 from .tokenization import PAD_ID
@@ -66,14 +67,32 @@ class AttentionXMLConfig:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, values: Mapping) -> "AttentionXMLConfig":
+    def from_dict(cls, values: Mapping, source: str = "AttentionXML config") -> "AttentionXMLConfig":
+        """Read a dict written by :meth:`to_dict`; every field is type-checked (errors name ``source``).
+
+        Usage::
+
+            AttentionXMLConfig.from_dict(metadata["config"], source="my-model/xmtc_model.json config")
+        """
+        if not isinstance(values, Mapping):
+            raise CheckpointError(f"{source}: expected an object of AttentionXML sizes, got {values!r}")
         known = {field.name for field in dataclasses.fields(cls)}
         unknown = sorted(set(values) - known)
         if unknown:
-            raise ValueError(f"unknown AttentionXML config fields: {unknown}")
+            raise CheckpointError(f"{source}: unknown AttentionXML config fields: {unknown}")
+        required = [field.name for field in dataclasses.fields(cls)
+                    if field.default is dataclasses.MISSING and field.name not in values]
+        if required:
+            raise CheckpointError(f"{source}: missing AttentionXML config fields: {required}")
+        typed_fields(values, _CONFIG_FIELD_KINDS, source)
         values = dict(values)
-        values["linear_size"] = [int(size) for size in values.get("linear_size", [])]
+        values["linear_size"] = list(values["linear_size"])
         return cls(**values)
+
+
+_CONFIG_FIELD_KINDS = {"vocab_size": "positive_int", "emb_size": "positive_int", "hidden_size": "positive_int",
+                       "layers_num": "positive_int", "linear_size": "positive_ints", "labels_num": "positive_int",
+                       "dropout": "fraction", "emb_dropout": "fraction"}
 
 
 class Embedding(nn.Module):

@@ -21,60 +21,16 @@ from pathlib import Path
 from typing import Callable, Dict, List, Optional
 
 from .._paths import cache_dir
+from ..architectures import builtin_aliases, builtin_models, get_architecture
 
 BUILTIN_MODELS: Dict[str, dict] = {
-    "attentionxml-reuters21578": {
-        "architecture": "attentionxml",
-        "data": "reuters21578",
-        "description": "AttentionXML trained on Reuters-21578 ModApte (90 topics), GloVe 50-d init",
-        # Tuned on 2 CPU cores: ~70 s of training, test P@1 0.939 / P@3 0.382 / P@5 0.238.
-        "train": {
-            "emb_size": 50,
-            "hidden_size": 64,
-            "layers_num": 1,
-            "linear_size": [256],
-            "epochs": 8,
-            "batch_size": 32,
-            "lr": 3e-3,
-            "max_length": 500,
-            "train_max_length": 300,
-            "glove_init": True,
-            "seed": 0,
-        },
-    },
-    "aplc-xlnet-reuters21578": {
-        "architecture": "aplc-xlnet",
-        "data": "reuters21578",
-        "description": "APLC-XLNet (small XLNet from scratch, SentencePiece trained on the data) "
-                       "trained on Reuters-21578 ModApte (90 topics)",
-        # Tuned on 2 CPU cores: first run 366 s in all (SentencePiece ~5 s, 8 epochs of ~43 s on
-        # texts cut to 128 pieces, test scoring 12 s at 256 pieces); test P@1 0.814 / P@3 0.321 /
-        # P@5 0.201 (1 epoch: P@1 0.64). The saved model reads 256 pieces at attack time.
-        "train": {
-            "d_model": 128,
-            "n_layer": 2,
-            "n_head": 4,
-            "d_inner": 512,
-            "last_hidden_size": 128,
-            "vocab_size": 8000,
-            "epochs": 8,
-            "batch_size": 32,
-            "lr_encoder": 1e-3,
-            "lr_summary": 1e-3,
-            "lr_head": 2e-3,
-            "max_length": 256,
-            "train_max_length": 128,
-            "seed": 0,
-        },
-    },
-}
-"""Name -> how the model is made (architecture, data set, training preset)."""
+    name: {"architecture": architecture.name, "data": model.data, "description": model.description,
+           "train": dict(model.train)}
+    for name, (architecture, model) in builtin_models().items()}
+"""Name -> how the model is made (architecture, data set, training preset). Each architecture
+declares its built-in models in :data:`textattack_xmtc.architectures.ARCHITECTURES`."""
 
-ALIASES: Dict[str, str] = {
-    "attentionxml-reuters": "attentionxml-reuters21578",
-    "aplc-xlnet-reuters": "aplc-xlnet-reuters21578",
-    "aplc-xlnet": "aplc-xlnet-reuters21578",
-}
+ALIASES: Dict[str, str] = builtin_aliases()
 
 
 def builtin_model_names(include_aliases: bool = True) -> List[str]:
@@ -111,30 +67,17 @@ def builtin_model_dir(name: str) -> Path:
     return cache_dir() / "models" / canonical
 
 
-def _wrapper_class(architecture: str):
-    """The wrapper class that saves and loads ``architecture``'s models."""
-    if architecture == "aplc-xlnet":
-        from ..model_wrappers.aplc_xlnet import APLCXLNetWrapper
-
-        return APLCXLNetWrapper
-    from ..model_wrappers.attentionxml import AttentionXMLWrapper
-
-    return AttentionXMLWrapper
+def _architecture(name: str):
+    """The registry entry of built-in model ``name`` (never a guess: an unknown architecture is an error)."""
+    return get_architecture(BUILTIN_MODELS[name]["architecture"])
 
 
-def _trainer(architecture: str):
-    """The training function of ``architecture`` (``train(train, test, progress=, log=, **preset)``)."""
-    if architecture == "aplc-xlnet":
-        from ..training.aplc_xlnet import train_aplc_xlnet
-
-        return train_aplc_xlnet
-    from ..training.attentionxml import train_attentionxml
-
-    return train_attentionxml
-
-
-def load_builtin_model(name: str, progress: bool = True, log: Callable[[str], None] = print):
+def load_builtin_model(name: str, progress: bool = True, log: Callable[[str], None] = print,
+                       max_length: Optional[int] = None):
     """Load a built-in victim from the cache, training and caching it first if needed.
+
+    ``max_length`` overrides the input length the cached model reads (see ``load_victim``).
+    The wrapper's ``source`` is the canonical built-in name.
 
     Usage::
 
@@ -145,15 +88,17 @@ def load_builtin_model(name: str, progress: bool = True, log: Callable[[str], No
 
     directory = builtin_model_dir(name)
     canonical = directory.name
-    wrapper_class = _wrapper_class(BUILTIN_MODELS[canonical]["architecture"])
-    if (directory / SAVED_MODEL_FILE).is_file():
-        return wrapper_class.from_directory(directory)
-    log(f"Built-in model {canonical} is not cached yet: training it on the built-in "
-        f"{BUILTIN_MODELS[canonical]['data']} data (a few minutes on a CPU; done once, saved to {directory}).")
-    wrapper = _train_builtin(canonical, progress, log)
-    _save_atomically(wrapper, directory)
-    log(f"Saved {canonical} to {directory}")
-    return wrapper_class.from_directory(directory)
+    wrapper_class = _architecture(canonical).wrapper_class()
+    options = {} if max_length is None else {"max_length": max_length}
+    if not (directory / SAVED_MODEL_FILE).is_file():
+        log(f"Built-in model {canonical} is not cached yet: training it on the built-in "
+            f"{BUILTIN_MODELS[canonical]['data']} data (a few minutes on a CPU; done once, saved to {directory}).")
+        wrapper = _train_builtin(canonical, progress, log)
+        _save_atomically(wrapper, directory)
+        log(f"Saved {canonical} to {directory}")
+    wrapper = wrapper_class.from_directory(directory, **options)
+    wrapper.source = canonical
+    return wrapper
 
 
 def _train_builtin(name: str, progress: bool, log: Callable[[str], None]):
@@ -162,7 +107,7 @@ def _train_builtin(name: str, progress: bool, log: Callable[[str], None]):
     spec = BUILTIN_MODELS[name]
     train = load_corpus(spec["data"], "train")
     test = load_corpus(spec["data"], "test")
-    wrapper, _ = _trainer(spec["architecture"])(train, test, progress=progress, log=log, **spec["train"])
+    wrapper, _ = _architecture(name).train_function()(train, test, progress=progress, log=log, **spec["train"])
     wrapper.training["builtin_name"] = name
     return wrapper
 

@@ -30,6 +30,7 @@ from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Union
 import torch
 
 from ..errors import ModelLoadError
+from .fields import typed_fields
 
 PathLike = Union[str, os.PathLike]
 
@@ -73,7 +74,9 @@ def read_tokenizer_options(directory: PathLike) -> Dict[str, bool]:
         raise ModelLoadError(f"{path}: not valid JSON ({error})") from error
     if not isinstance(values, dict):
         return {}
-    return {key: bool(values[key]) for key in TOKENIZER_OPTIONS if key in values}
+    # bool("false") is True: a string or number here is refused, not guessed.
+    typed_fields(values, {key: "bool" for key in TOKENIZER_OPTIONS}, str(path))
+    return {key: values[key] for key in TOKENIZER_OPTIONS if key in values}
 
 
 def load_xlnet_tokenizer(spiece_path: PathLike, options: Optional[Mapping[str, bool]] = None):

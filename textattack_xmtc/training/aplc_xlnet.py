@@ -259,6 +259,17 @@ def check_pretrained_directory(directory: Path) -> None:
         raise ValueError(f"{directory / 'config.json'}: model_type is {found!r}, not 'xlnet': {expected}")
 
 
+def check_train_options(options: dict) -> None:
+    """What ``train`` checks before reading any data: a ``--pretrained`` directory must be a local XLNet.
+
+    Usage::
+
+        check_train_options({"pretrained": "xlnet-base-cased"})   # raises FileNotFoundError / ValueError
+    """
+    if options.get("pretrained"):
+        check_pretrained_directory(Path(options["pretrained"]).expanduser())
+
+
 def _from_pretrained(directory: Path, labels: Sequence[str], cutoffs: Sequence[int], sizes: dict,
                      max_length: int) -> Tuple[APLCXLNet, XLNetInputBuilder]:
     """An APLC-XLNet whose encoder holds the weights of the XLNet saved in ``directory``."""

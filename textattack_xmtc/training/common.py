@@ -58,21 +58,36 @@ def length_bucketed_batches(lengths: np.ndarray, batch_size: int, rng: np.random
     """Shuffled batches of similar-length documents.
 
     Length bucketing cuts the padded time steps per batch (recurrent and
-    attention layers run to the batch's longest text); shuffling pools of 50
-    batches keeps the order random.
+    attention layers run to the batch's longest text); shuffling pools of
+    :data:`POOL_BATCHES` batches keeps the order random.
 
     Usage::
 
         batches = length_bucketed_batches(np.array([5, 9, 3]), 2, np.random.default_rng(0))
     """
     order = rng.permutation(len(lengths))
-    pool = batch_size * 50
+    pool = batch_size * POOL_BATCHES
     batches = []
     for start in range(0, len(order), pool):
         chunk = order[start:start + pool]
         chunk = chunk[np.argsort(-lengths[chunk], kind="stable")]
         batches.extend(chunk[i:i + batch_size] for i in range(0, len(chunk), batch_size))
     return [batches[i] for i in rng.permutation(len(batches))]
+
+
+POOL_BATCHES = 50
+
+
+def batches_per_epoch(documents: int, batch_size: int) -> int:
+    """How many batches :func:`length_bucketed_batches` makes of ``documents`` (the same every epoch).
+
+    Usage::
+
+        batches_per_epoch(7775, 32)   # 245
+    """
+    pool = batch_size * POOL_BATCHES
+    full, rest = divmod(documents, pool)
+    return full * POOL_BATCHES + math.ceil(rest / batch_size)
 
 
 def train_epochs(network: nn.Module, optimizer: torch.optim.Optimizer,
@@ -82,7 +97,9 @@ def train_epochs(network: nn.Module, optimizer: torch.optim.Optimizer,
                  rate: str = "learning rate") -> List[float]:
     """The trainers' loop: length-bucketed batches, clipped gradients; returns each epoch's mean loss.
 
-    ``batch_loss(rows)`` gives the loss of the documents at ``rows``. A NaN
+    ``batch_loss(rows)`` gives the loss of the documents at ``rows``. One
+    progress bar runs over the batches of ALL epochs, so its remaining time is
+    that of the whole run (it shows the current epoch and mean loss). A NaN
     epoch stops training with advice to lower ``rate`` (its name in the
     trainer's options). Leaves the network in eval mode.
 
@@ -91,26 +108,33 @@ def train_epochs(network: nn.Module, optimizer: torch.optim.Optimizer,
         losses = train_epochs(network, optimizer, lambda rows: loss_of(rows), lengths, epochs=8,
                               batch_size=32, rng=rng, progress=True, clip=5.0)
     """
-    epoch_losses = []
-    for epoch in range(1, epochs + 1):
-        network.train()
-        batches = length_bucketed_batches(lengths, batch_size, rng)
-        bar = progress_bar(batches, progress, desc=f"epoch {epoch}/{epochs}", unit="batch")
-        total = 0.0
-        for count, rows in enumerate(bar, start=1):
-            # Dropout masks come from torch's global generator, seeded in seed_everything.
-            loss = batch_loss(rows)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            nn.utils.clip_grad_norm_(network.parameters(), clip)
-            optimizer.step()
-            if scheduler is not None:
-                scheduler.step()
-            total += float(loss.detach())
-            if count % 20 == 0 and progress:
-                bar.set_postfix(loss=f"{total / count:.4f}")
-        epoch_losses.append(total / max(1, len(batches)))
-        if math.isnan(epoch_losses[-1]):
-            raise FloatingPointError(f"training diverged in epoch {epoch} (loss is NaN); lower the {rate}")
+    epoch_losses: List[float] = []
+    per_epoch = batches_per_epoch(len(lengths), batch_size)
+    bar = progress_bar(None, progress, total=per_epoch * epochs, desc=f"training, epoch 1/{epochs}",
+                       unit="batch", smoothing=0.05)
+    try:
+        for epoch in range(1, epochs + 1):
+            network.train()
+            batches = length_bucketed_batches(lengths, batch_size, rng)
+            bar.set_description(f"training, epoch {epoch}/{epochs}", refresh=False)
+            total = 0.0
+            for count, rows in enumerate(batches, start=1):
+                # Dropout masks come from torch's global generator, seeded in seed_everything.
+                loss = batch_loss(rows)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                nn.utils.clip_grad_norm_(network.parameters(), clip)
+                optimizer.step()
+                if scheduler is not None:
+                    scheduler.step()
+                total += float(loss.detach())
+                bar.update(1)
+                if count % 20 == 0 and progress:
+                    bar.set_postfix(loss=f"{total / count:.4f}", refresh=False)
+            epoch_losses.append(total / max(1, len(batches)))
+            if math.isnan(epoch_losses[-1]):
+                raise FloatingPointError(f"training diverged in epoch {epoch} (loss is NaN); lower the {rate}")
+    finally:
+        bar.close()
     network.eval()
     return epoch_losses
