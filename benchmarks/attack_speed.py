@@ -115,7 +115,7 @@ def paper_loop_runner(victim, k, threads, batch_size=32, max_change_rate=0.5):
         ranked = time.perf_counter()
         changed, success, whitespace_words = 0, False, len(text.split(" "))
         for index in order:
-            if changed >= max_change_rate * whitespace_words or success:
+            if changed > int(max_change_rate * whitespace_words) or success:
                 break
             if words[index].lower() in stopwords:
                 continue

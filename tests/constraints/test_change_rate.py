@@ -9,12 +9,13 @@ def test_paper_word_count_splits_on_single_spaces():
     assert paper_word_count("two  spaces") == 3  # split(' ') keeps the empty token, as the paper's code
 
 
-def test_no_change_once_half_of_the_whitespace_words_are_changed():
-    # 4 whitespace words, 6 TextAttack words: TextAttack's rate would still allow a 3rd change.
-    text = AttackedText("U.S. A.B. rose fell")
+def test_no_change_once_more_than_half_of_the_whitespace_words_are_changed():
+    # 5 whitespace words, 8 TextAttack words: as the paper's loop, a change is allowed while
+    # at most int(0.5 * 5) = 2 words have changed; TextAttack's rate would allow a 4th.
+    text = AttackedText("U.S. A.B. C.D. rose fell")
     cap = MaxWhitespaceChangeRate(max_rate=0.5)
     assert cap._get_modifiable_indices(text) == set(range(text.num_words))
-    once = text.replace_word_at_index(4, "climbed")
-    assert cap._get_modifiable_indices(once)
-    twice = once.replace_word_at_index(5, "dropped")
-    assert cap._get_modifiable_indices(twice) == set()  # 2 of 4 changed: no more
+    twice = text.replace_word_at_index(6, "climbed").replace_word_at_index(7, "dropped")
+    assert cap._get_modifiable_indices(twice)
+    thrice = twice.replace_word_at_index(0, "X")
+    assert cap._get_modifiable_indices(thrice) == set()

@@ -20,7 +20,7 @@ def paper_word_count(text: str) -> int:
 
 
 class MaxWhitespaceChangeRate(PreTransformationConstraint):
-    """No further change once ``max_rate`` of the original's whitespace words have been changed."""
+    """No further change once more than ``int(max_rate * words)`` of the original's whitespace words changed."""
 
     def __init__(self, max_rate: float = 0.5):
         if not 0.0 < max_rate <= 1.0:
@@ -29,7 +29,8 @@ class MaxWhitespaceChangeRate(PreTransformationConstraint):
 
     def _get_modifiable_indices(self, current_text):
         changed = len(current_text.attack_attrs["modified_indices"])
-        if changed >= self.max_rate * paper_word_count(_original(current_text).text):
+        # The paper's loop checks "changes > int(rate * words)" before each word.
+        if changed > int(self.max_rate * paper_word_count(_original(current_text).text)):
             return set()
         return set(range(len(current_text.words)))
 
