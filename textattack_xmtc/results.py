@@ -115,13 +115,14 @@ def make_record(result, encoder=None, candidate_source: str = "",
     ``provenance`` holds the fields of :data:`PROVENANCE_FIELDS` (see
     :meth:`textattack_xmtc.attack.XMTCAttack.provenance`).
     """
-    from .encoders import document_similarity
+    from .constraints.change_rate import paper_word_count
     from .datasets.targets import XMTCTarget
+    from .encoders import document_similarity
 
     original, perturbed = result.original_result, result.perturbed_result
     status = STATUS_BY_RESULT.get(type(result), type(result).__name__)
     text = original.attacked_text.text
-    words = len(text.split(" "))  # the paper's count (its _tokenize splits on single spaces)
+    words = paper_word_count(text)  # the paper's count (its _tokenize splits on single spaces)
     textattack_words = original.attacked_text.num_words
     changed = 0 if status == "skipped" else len(
         original.attacked_text.all_words_diff(perturbed.attacked_text))

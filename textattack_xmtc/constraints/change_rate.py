@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from textattack.constraints import PreTransformationConstraint
 
+from ..shared import root_text
+
 
 def paper_word_count(text: str) -> int:
     """The paper's word count of a document: its ``split(' ')`` tokens."""
@@ -30,16 +32,10 @@ class MaxWhitespaceChangeRate(PreTransformationConstraint):
     def _get_modifiable_indices(self, current_text):
         changed = len(current_text.attack_attrs["modified_indices"])
         # The paper's loop checks "changes > int(rate * words)" before each word.
-        if changed > int(self.max_rate * paper_word_count(_original(current_text).text)):
+        if changed > int(self.max_rate * paper_word_count(root_text(current_text).text)):
             return set()
         return set(range(len(current_text.words)))
 
     def extra_repr_keys(self):
         return ["max_rate"]
 
-
-def _original(text):
-    """The text an attack started from (texts keep a link to the one they were made from)."""
-    while "previous_attacked_text" in text.attack_attrs:
-        text = text.attack_attrs["previous_attacked_text"]
-    return text

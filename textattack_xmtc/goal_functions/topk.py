@@ -118,6 +118,15 @@ class TopKGoalFunction(GoalFunction):
     def _attacked_labels(self) -> Sequence[int]:
         raise NotImplementedError
 
+    def _no_true_label_in_top_k(self, ranked: List[Tuple[int, int]], scores: torch.Tensor) -> Tuple[int, str]:
+        """The label a skipped row shows (the best-ranked true label, else the top label) and why it is skipped.
+
+        ``ranked`` holds ``(rank, index)`` of the true labels, best first.
+        """
+        if not ranked:
+            return int(scores.argmax()), "the document has no true label the model knows"
+        return ranked[0][1], f"no true label is in the top-{self.k}"
+
     def gradient_objective(self, scores: torch.Tensor) -> torch.Tensor:
         """This example's goal score (the margin) as a differentiable scalar, from ``[1, L]`` scores."""
         return self._reduce(scores)[:, 0].sum()
@@ -323,11 +332,8 @@ class PositiveTargetedTopK(_TargetedTopK):
     def _auto_target(self, scores):
         ranked = sorted((_exact_rank(scores, i), i) for i in self.true_labels)
         in_top = [pair for pair in ranked if pair[0] <= self.k]
-        if not in_top:  # skipped: name the document's best-ranked true label (or the top label)
-            shown = ranked[0][1] if ranked else int(scores.argmax())
-            reason = "the document has no true label the model knows" if not ranked else \
-                f"no true label is in the top-{self.k}"
-            return shown, reason
+        if not in_top:
+            return self._no_true_label_in_top_k(ranked, scores)
         return max(in_top)[1], None
 
     def _is_goal_complete(self, model_output, attacked_text):
@@ -388,10 +394,10 @@ class UntargetedTopK(TopKGoalFunction):
     def _prepare(self, spec, scores):
         ranks = sorted((_exact_rank(scores, i), i) for i in self.true_labels)
         self.watched = [i for rank, i in ranks if rank <= self.k]
-        if not self.watched:  # skipped: show the best-ranked true label (or the top label)
-            self.watched = [ranks[0][1] if ranks else int(scores.argmax())]
-            return f"no true label is in the top-{self.k}" if ranks else \
-                "the document has no true label the model knows"
+        if not self.watched:
+            shown, reason = self._no_true_label_in_top_k(ranks, scores)
+            self.watched = [shown]
+            return reason
         return None
 
     def _attacked_labels(self):

@@ -1,4 +1,4 @@
-"""Helpers shared by transformations and search methods."""
-from .fast_text import replace_word_fast
+"""Helpers shared by transformations, constraints and search methods."""
+from .fast_text import replace_word_fast, root_text
 
-__all__ = ["replace_word_fast"]
+__all__ = ["replace_word_fast", "root_text"]

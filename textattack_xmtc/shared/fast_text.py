@@ -108,3 +108,10 @@ def replace_word_fast(text: AttackedText, index: int, new_word: str) -> Attacked
     result._ner_tags = None
     result.attack_attrs = attrs
     return result
+
+
+def root_text(text: AttackedText) -> AttackedText:
+    """The text an attack started from: every derived text keeps a link to the one it was made from."""
+    while "previous_attacked_text" in text.attack_attrs:
+        text = text.attack_attrs["previous_attacked_text"]
+    return text

@@ -25,7 +25,7 @@ from typing import FrozenSet, List, Optional
 import torch
 from textattack.transformations import WordSwap
 
-from ..shared import replace_word_fast
+from ..shared import replace_word_fast, root_text
 from .filtering import clean_candidates, paper_stopwords
 from .ranked import rank_candidates
 
@@ -74,7 +74,7 @@ class WordSwapMaskedLMOnce(WordSwap):
         raise NotImplementedError("candidates depend on the word's context; see _get_transformations")
 
     def _get_transformations(self, current_text, indices_to_modify):
-        original = _root_text(current_text)
+        original = root_text(current_text)
         if original.num_words != current_text.num_words:
             original = current_text  # words were inserted or deleted: read the current text
         candidates = self._candidates(original)
@@ -194,11 +194,6 @@ def load_masked_lm(model: str):
 WORD_START_MARKS = ("\u2581", "\u0120")  # SentencePiece "▁", byte-level BPE "Ġ"
 
 
-def _root_text(text):
-    """The original text of an attack: follow ``previous_attacked_text`` to the start."""
-    while "previous_attacked_text" in text.attack_attrs:
-        text = text.attack_attrs["previous_attacked_text"]
-    return text
 
 
 def _in_hub_cache(name: str) -> bool:
