@@ -80,6 +80,12 @@ class XMTCRecord:
     source: str  # file and line of the target
     # Set when a document far longer than the victim reads was cut before the attack (its words then).
     words_before_cut: Optional[int] = None
+    # -- the target's selection (``select-targets`` rows; None for other rows) --
+    attack_kind: Optional[str] = None  # "pos"/"neg": the attack the row was selected for
+    label_frequency: Optional[int] = None  # the target label's training frequency
+    selection_seed: Optional[int] = None
+    document: Optional[Label] = None  # the document's id in its split
+    seconds: Optional[float] = None  # wall time of the attack (set by ``experiment``)
     # -- provenance of the run (the same for every row of one attack) ---------
     options: dict = field(default_factory=dict)  # the recipe's options, resolved at build time
     victim: dict = field(default_factory=dict)  # architecture, source, weights/labels sha256, ...
@@ -156,6 +162,8 @@ def make_record(result, encoder=None, candidate_source: str = "",
         skip_reason=getattr(original, "skip_reason", None),
         source=spec.source,
         words_before_cut=original.attacked_text.attack_attrs.get("xmtc_words_before_cut"),
+        attack_kind=spec.attack,
+        **{name: value for name, value in spec.study.items() if name != "attack"},
         **(provenance or {}),
     )
 

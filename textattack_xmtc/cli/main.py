@@ -85,6 +85,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 0
     if argv[0] == "train":
         return _train(argv[1:])
+    if argv[0] in STUDY_COMMANDS:
+        return _study_command(argv[0], argv[1:])
     if argv[0] == "attack":
         try:
             argv = _take_recipe_flags(argv)
@@ -92,6 +94,22 @@ def main(argv: Optional[List[str]] = None) -> int:
             print(f"textattack-xmtc attack: {error}", file=sys.stderr)
             return 2
     return _textattack(argv)
+
+
+# The paper's study, one module of textattack_xmtc.cli per command, each with main(argv) -> exit status.
+STUDY_COMMANDS = {
+    "evaluate": "evaluate",
+    "select-targets": "select_targets",
+    "experiment": "experiment",
+    "report": "report",
+}
+
+
+def _study_command(command: str, argv: List[str]) -> int:
+    import importlib
+
+    module = importlib.import_module(f"{__package__}.{STUDY_COMMANDS[command]}")
+    return module.main(argv)
 
 
 def _take_recipe_flags(argv: List[str]) -> List[str]:

@@ -57,13 +57,19 @@ class XMTCTarget(str):
     """
 
     def __new__(cls, labels: Sequence[Label], target: Label = AUTO, k: Optional[int] = None,
-                source: str = "", bin: Optional[Bin] = None):
+                source: str = "", bin: Optional[Bin] = None, **study):
         problem = _bin_problem(bin)
         if problem:
             raise ValueError(f"bin {problem}, got {_shown(bin)}")
         payload = {"labels": list(labels), "target": target, "k": k, "source": source}
         if bin is not None:
             payload["bin"] = bin
+        for name, value in study.items():
+            problem = _study_field_problem(name, value)
+            if problem:
+                raise ValueError(problem)
+            if value is not None:
+                payload[name] = value
         return super().__new__(cls, json.dumps(payload, ensure_ascii=False))
 
     def __reduce__(self):  # pickle through the JSON value
@@ -77,7 +83,8 @@ class XMTCTarget(str):
         try:
             payload = json.loads(value)
             return cls(payload["labels"], payload.get("target", AUTO), payload.get("k"),
-                       payload.get("source", ""), payload.get("bin"))
+                       payload.get("source", ""), payload.get("bin"),
+                       **{name: payload.get(name) for name in STUDY_FIELDS})
         except (TypeError, ValueError, KeyError) as error:
             raise TypeError(
                 "an XMTC goal function needs each example's ground truth to be an XMTCTarget "
@@ -109,6 +116,42 @@ class XMTCTarget(str):
     def bin(self) -> Optional[Bin]:
         """The label-frequency bin the target was drawn from, or ``None``."""
         return self._payload.get("bin")
+
+
+    @property
+    def attack(self) -> Optional[str]:
+        """``"pos"`` or ``"neg"`` when the row was selected for one kind of attack (``select-targets``)."""
+        return self._payload.get("attack")
+
+    @property
+    def study(self) -> dict:
+        """The selection fields of :data:`STUDY_FIELDS` the row carries (absent ones left out)."""
+        payload = self._payload
+        return {name: payload[name] for name in STUDY_FIELDS if name in payload}
+
+
+STUDY_FIELDS = ("attack", "label_frequency", "selection_seed", "document")
+"""Optional row fields written by ``select-targets``: the attack the target was drawn for
+(``"pos"``/``"neg"``), the target label's training frequency, the selection's seed and the
+document's id (its position in the test split, or the dataset's own id)."""
+
+ATTACK_KINDS = ("pos", "neg")
+
+
+def _study_field_problem(name: str, value) -> Optional[str]:
+    """Why ``value`` cannot be the study field ``name`` (``None`` when it can)."""
+    if name not in STUDY_FIELDS:
+        return f"unknown target field {name!r} (known: {', '.join(STUDY_FIELDS)})"
+    if value is None:
+        return None
+    if name == "attack":
+        return None if value in ATTACK_KINDS else f"'attack' must be \"pos\" or \"neg\", got {_shown(value)}"
+    if name == "document":
+        return None if isinstance(value, (str, int)) and not isinstance(value, bool) else \
+            f"'document' must be a string or an integer, got {_shown(value)}"
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_INDEX:
+        return f"{name!r} must be an integer between 0 and {MAX_INDEX}, got {_shown(value)}"
+    return None
 
 
 def _bin_problem(value) -> Optional[str]:
@@ -356,6 +399,15 @@ def _csv_row_to_json(row: dict, where: str) -> dict:
         row["bin"] = bin_name
     else:
         row.pop("bin", None)
+    for name in STUDY_FIELDS:  # selection fields: integers where the field is one, empty cells absent
+        value = (row.get(name) or "").strip()
+        if not value:
+            row.pop(name, None)
+        elif name in ("label_frequency", "selection_seed") and value.isascii() and value.isdigit() \
+                and len(value) <= len(str(MAX_INDEX)):
+            row[name] = int(value)
+        else:
+            row[name] = value
     return row
 
 
@@ -386,8 +438,13 @@ def _row_to_example(row: dict, where: str, default_k: Optional[int]) -> Tuple[st
     problem = _bin_problem(bin_name)
     if problem:
         raise TargetFormatError(f"{where}: 'bin' {problem}, got {_shown(bin_name)}")
+    study = {name: row.get(name) for name in STUDY_FIELDS}
+    for name, value in study.items():
+        problem = _study_field_problem(name, value)
+        if problem:
+            raise TargetFormatError(f"{where}: {problem}")
     labels = [label if isinstance(label, int) else str(label) for label in labels]
-    return text, XMTCTarget(labels, target, k, source=where, bin=bin_name)
+    return text, XMTCTarget(labels, target, k, source=where, bin=bin_name, **study)
 
 
 def _is_label(value) -> bool:

@@ -254,6 +254,7 @@ class _TargetedTopK(TopKGoalFunction):
     """Common part of the two targeted attacks: one fixed target label."""
 
     sign = 1.0  # +1: push the target down (positive); -1: pull it up (negative)
+    kind = ""  # "pos" or "neg": the value of a targets row's "attack" field this goal attacks
     target = 0  # replaced per example; kept valid for examples skipped before a target is known
 
     def _prepare(self, spec, scores):
@@ -261,7 +262,14 @@ class _TargetedTopK(TopKGoalFunction):
             self.target, reason = self._auto_target(scores)
             return reason
         self.target = self._require_target(spec)
-        return self._precondition(scores)
+        return self._other_kind(spec) or self._precondition(scores)
+
+    def _other_kind(self, spec) -> Optional[str]:
+        """A row that ``select-targets`` drew for the other attack is skipped, never attacked."""
+        if spec.attack and spec.attack != self.kind:
+            return (f"the row was selected for a {spec.attack}-targeted attack "
+                    f"(xmtc-{spec.attack}), not this {self.kind}-targeted one")
+        return None
 
     def _reduce(self, raw):
         target_scores = raw[:, self.target:self.target + 1]
@@ -319,6 +327,7 @@ class PositiveTargetedTopK(_TargetedTopK):
 
     attack_type = "positive-targeted"
     sign = 1.0
+    kind = "pos"
 
     def _precondition(self, scores):
         name = self._label_name(self.target)
@@ -354,6 +363,7 @@ class NegativeTargetedTopK(_TargetedTopK):
 
     attack_type = "negative-targeted"
     sign = -1.0
+    kind = "neg"
 
     def _precondition(self, scores):
         name = self._label_name(self.target)
