@@ -69,3 +69,31 @@ def test_labels_say_what_each_figure_averages_over():
         "Change rate: words changed / TextAttack's words, pooled over those successes (TextAttack's word count):",
     ]
     assert all(label.endswith(":") for label in labels)
+
+
+def test_plot_results_definition_counts_ten_percent_and_averages_similarity_over_hits():
+    from textattack_xmtc.metrics.attack import plot_results_metrics
+    rows = [
+        row("succeeded", 5, similarity=0.9),
+        row("succeeded", 10, similarity=0.7),   # 10% exactly: a hit for plot_results.py only
+        row("succeeded", 11, similarity=0.95),  # over 10%: no hit for either
+        row("failed", 50, similarity=0.5),
+        row("skipped", 0, similarity=None),
+    ]
+    results_all, plot_results = paper_metrics(rows), plot_results_metrics(rows)
+    assert results_all.success_rate == pytest.approx(1 / 4)
+    assert plot_results.success_rate == pytest.approx(2 / 4)
+    assert plot_results.success_rate_high_similarity == pytest.approx(1 / 4)
+    assert results_all.average_similarity == pytest.approx(0.9 / 4)   # over all attacked targets
+    assert plot_results.average_similarity == pytest.approx((0.9 + 0.7) / 2)  # over the hits
+    assert plot_results.change_rate == pytest.approx((5 + 10) / 200)
+    assert (plot_results.attacked, plot_results.skipped, plot_results.successes) == (4, 1, 3)
+
+
+def test_plot_results_definition_without_hits_or_encoder():
+    from textattack_xmtc.metrics.attack import plot_results_metrics
+    no_hits = plot_results_metrics([row("failed", 50)])
+    assert no_hits.success_rate == 0.0 and no_hits.average_similarity is None and no_hits.change_rate is None
+    no_encoder = plot_results_metrics([row("succeeded", 1, similarity=None)])
+    assert no_encoder.success_rate == 1.0 and no_encoder.average_similarity is None
+    assert no_encoder.success_rate_high_similarity is None

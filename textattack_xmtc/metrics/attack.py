@@ -1,6 +1,17 @@
-"""The paper's attack metrics, computed from result rows.
+"""The paper's attack metrics, computed from result rows: both of its scripts' definitions.
 
-Following the released ``results_all.py`` of Qaraei & Babbar, over all
+The released code of Qaraei & Babbar computes them in two scripts that
+disagree; each has its own function here, named after the script:
+
+* :func:`paper_metrics` -- the ``results_all.py`` definition (the paper's
+  pooled table), described below;
+* :func:`plot_results_metrics` -- the ``plot_results.py`` definition (the
+  per-frequency plots): a hit is a success with ``words_changed <= 0.1 *
+  words`` (10% exactly counts), the success rates are over all attacked
+  targets, but the average similarity is over the HITS only, and the change
+  rate is pooled over the hits.
+
+``results_all.py`` definition: over all
 ATTACKED targets (skipped ones excluded), with words counted as the paper
 counts them: whitespace tokens of the ORIGINAL document,
 ``len(original_text.split(' '))`` (row field ``words``). A "hit" is a success
@@ -26,7 +37,8 @@ from one run or merged from several.
 
 Usage::
 
-    summary = paper_metrics(rows)
+    summary = paper_metrics(rows)                 # results_all.py definition
+    per_bin = plot_results_metrics(rows)          # plot_results.py definition
     summary.as_dict()        # numbers, for JSON
     summary.table_rows()     # [label, value] rows whose labels say what each averages over
 """
@@ -132,7 +144,62 @@ def paper_metrics(rows: Iterable[Mapping]) -> PaperMetrics:
     )
 
 
-def _hits(attacked: list, words_field: str) -> list:
-    """Successes with fewer than 10% of the original's words (as ``words_field`` counts them) changed."""
-    return [row for row in attacked
-            if row["status"] == "succeeded" and row["words_changed"] < MAX_CHANGE_RATE * row[words_field]]
+RESULTS_ALL_DEFINITION = "results_all.py definition"
+PLOT_RESULTS_DEFINITION = "plot_results.py definition"
+
+# What each figure of :func:`plot_results_metrics` averages over.
+PLOT_RESULTS_DEFINITIONS = {
+    "success_rate": "successes with <= 10% of words changed / targets attacked",
+    "success_rate_high_similarity": "successes with <= 10% of words changed and similarity > 0.8 / targets attacked",
+    "average_similarity": "mean similarity of the successes with <= 10% of words changed (hits only)",
+    "change_rate": "words changed / words, pooled over the successes with <= 10% of words changed",
+}
+
+
+@dataclass
+class PlotResultsMetrics:
+    """The ``plot_results.py`` definition; similarity figures are None without an encoder."""
+    attacked: int
+    skipped: int
+    successes: int
+    success_rate: float
+    success_rate_high_similarity: Optional[float]
+    average_similarity: Optional[float]  # None also when there is no hit (the script divides by zero)
+    change_rate: Optional[float]
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def plot_results_metrics(rows: Iterable[Mapping]) -> PlotResultsMetrics:
+    """The metrics as adv-xmtc's ``plot_results.py`` computes them per frequency (see module doc)."""
+    rows = list(rows)
+    attacked = [row for row in rows if row["status"] != "skipped"]
+    hits = _hits(attacked, "words", inclusive=True)
+    have_similarity = all(row.get("similarity") is not None for row in hits)
+    total = max(len(attacked), 1)
+    words = sum(row["words"] for row in hits)
+    return PlotResultsMetrics(
+        attacked=len(attacked),
+        skipped=len(rows) - len(attacked),
+        successes=sum(row["status"] == "succeeded" for row in attacked),
+        success_rate=len(hits) / total,
+        success_rate_high_similarity=(sum(row["similarity"] > MIN_SIMILARITY for row in hits) / total
+                                      if have_similarity else None),
+        average_similarity=(sum(row["similarity"] for row in hits) / len(hits)
+                            if have_similarity and hits else None),
+        change_rate=sum(row["words_changed"] for row in hits) / words if words else None,
+    )
+
+
+def _hits(attacked: list, words_field: str, inclusive: bool = False) -> list:
+    """Successes with fewer than 10% of the original's words (as ``words_field`` counts them) changed.
+
+    ``inclusive``: 10% exactly counts too (``plot_results.py``; ``results_all.py`` excludes it).
+    """
+    def small_enough(row) -> bool:
+        # The ratio, as both scripts compare it (an empty document is never a hit).
+        rate = row["words_changed"] / row[words_field] if row[words_field] else float("inf")
+        return rate <= MAX_CHANGE_RATE if inclusive else rate < MAX_CHANGE_RATE
+
+    return [row for row in attacked if row["status"] == "succeeded" and small_enough(row)]
