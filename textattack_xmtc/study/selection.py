@@ -1,0 +1,344 @@
+"""Target selection as the paper does it (Qaraei & Babbar, arXiv:2112.07512; adv-xmtc's ``data_utils.py``).
+
+1. The victim ranks every test document; only each document's top-k label
+   indices are kept (never an ``[N, L]`` matrix: ``L`` reaches 670,000).
+2. A positive pair is a (document, label) where the label is true for the
+   document and in its top-k.
+3. The labels that occur in some positive pair are put into frequency bins
+   by their TRAINING frequency (:func:`~textattack_xmtc.study.bins.frequency_bins`;
+   a label the model knows but training never saw has frequency 0).
+4. Per bin, the pairs are shuffled and the first ``per_bin`` become ``pos`` rows.
+5. Per bin, the test documents are walked in a random order; for each one a
+   label of the bin is drawn uniformly and kept as a ``neg`` row when it is
+   neither true for the document nor in its top-k, until ``neg_per_bin`` rows.
+
+Draw order, all from one ``numpy.random.default_rng(seed)``: for each bin
+(rarest first) one permutation of its positive pairs (listed by document,
+then by rank); then for each bin one permutation of the test documents
+followed by one label draw per visited document. Both kinds are always drawn,
+so the rows of one kind do not depend on ``attacks``; the same seed gives the
+same rows, byte for byte.
+
+True labels the model does not know are dropped from the rows: they can
+never be targets, the attacks ignore them, and ``read_targets(...,
+labels=victim.labels)`` (the stock ``textattack attack`` path) refuses a row
+that names one. Documents with a blank text cannot be attacked and are left out.
+
+Usage::
+
+    selection = select_targets(victim, load_corpus("reuters21578", "test"),
+                               load_corpus("reuters21578", "train").label_counts(), bin_size=10)
+    write_jsonl(selection.rows(), "targets.jsonl")
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Dict, Iterable, List, Mapping, Sequence, Tuple
+
+import numpy as np
+
+from .bins import FrequencyBin, bin_of, frequency_bins
+
+if TYPE_CHECKING:  # importing the datasets imports TextAttack (seconds): `--help` must not wait for it
+    import torch
+
+    from ..datasets.corpus import Corpus
+
+ATTACK_KINDS = ("pos", "neg")  # the values of a row's "attack" (datasets.targets.ATTACK_KINDS)
+
+DEFAULT_K = 5
+DEFAULT_BIN_SIZE = 50  # adv-xmtc's default; its released run used 100
+DEFAULT_PER_BIN = 10  # the released demo attacks 10 documents per bin
+DEFAULT_NEG_PER_BIN = 10  # adv-xmtc's max_neg_samples
+DEFAULT_BATCH_SIZE = 128
+
+ROW_FIELDS = ("text", "labels", "target", "k", "bin", "attack", "label_frequency", "selection_seed",
+              "document")
+"""Keys of a targets row, in the order they are written."""
+
+
+class SelectionError(ValueError):
+    """Targets cannot be selected with these inputs; the one-line message says why and what to change."""
+
+
+# -- 1. streaming top-k -----------------------------------------------------
+
+def predict_top_k(wrapper, texts: Sequence[str], k: int, batch_size: int = DEFAULT_BATCH_SIZE,
+                  progress: bool = False, model_name: str = "the model") -> np.ndarray:
+    """Each text's ``k`` best label indices, best first, as int64 ``[N, k]``.
+
+    Texts are scored in batches of similar length; only the top-k of a batch
+    is kept. Ranks are taken on the scores as the wrapper returns them, ties
+    going to the lower index: exactly the ranks of the goal functions, so a
+    selected positive target passes the attack's precondition. (A sigmoid
+    would not reorder logits, and in float32 it can tie large ones.)
+    Raises :class:`SelectionError` naming ``model_name`` on NaN or infinite scores.
+
+    Usage::
+
+        top = predict_top_k(victim, corpus.texts, k=5)
+    """
+    import torch
+
+    from ..training.common import progress_bar
+
+    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+        raise SelectionError(f"k must be a positive integer, got {k!r}")
+    texts = list(texts)
+    order = np.argsort([-len(text) for text in texts], kind="stable")
+    top = np.zeros((len(texts), k), dtype=np.int64)
+    steps = range(0, len(order), batch_size)
+    with torch.inference_mode():
+        for start in progress_bar(steps, progress, desc="predicting top-k", unit="batch"):
+            rows = order[start:start + batch_size]
+            # Top-k on the model's device: only [B, k] indices come back to the CPU.
+            scores = torch.as_tensor(wrapper([texts[i] for i in rows])).float()
+            _check_finite(scores, rows, model_name)
+            top[rows] = top_k_lower_index_first(scores, k)
+    return top
+
+
+def _check_finite(scores: "torch.Tensor", rows: np.ndarray, model_name: str) -> None:
+    bad = (~scores.isfinite()).any(dim=1).nonzero()
+    if len(bad):
+        document = int(rows[int(bad[0])])
+        raise SelectionError(f"{model_name} returned NaN or infinite scores (first for test document "
+                             f"{document}); the model's weights or its input are broken, no ranking exists")
+
+
+def top_k_lower_index_first(scores: "torch.Tensor", k: int) -> np.ndarray:
+    """Top-k indices of each row of ``scores`` [B, L], best first; equal scores rank by lower index.
+
+    ``torch.topk`` orders ties arbitrarily; here every label tied with the
+    k-th score is a candidate, and a stable sort over the ascending indices
+    settles the order.
+    """
+    import torch
+
+    if k > scores.shape[1]:
+        raise SelectionError(f"k={k} but the model has only {scores.shape[1]} labels")
+    kth = torch.topk(scores, k, dim=1).values[:, -1:]
+    result = np.empty((scores.shape[0], k), dtype=np.int64)
+    for row, (values, threshold) in enumerate(zip(scores, kth)):
+        candidates = (values >= threshold).nonzero().flatten()  # ascending indices
+        ranked = torch.sort(values[candidates], descending=True, stable=True).indices[:k]
+        result[row] = candidates[ranked].cpu().numpy()
+    return result
+
+
+# -- 2. positive pairs and training frequencies -------------------------------
+
+def known_label_indices(label_lists: Iterable[Sequence[str]], labels: Sequence[str]) -> List[List[int]]:
+    """Per document, the indices in ``labels`` of its true labels the model knows (in the document's order)."""
+    index = {name: position for position, name in enumerate(labels)}
+    return [[index[name] for name in names if name in index] for names in label_lists]
+
+
+def positive_pairs(top_k: np.ndarray, true_indices: Sequence[Sequence[int]]) -> List[Tuple[int, int]]:
+    """(row, label index) for every true label in the row's top-k; by row, then by rank.
+
+    Usage::
+
+        positive_pairs(np.array([[2, 0], [1, 3]]), [[0], [3, 2]])  # [(0, 0), (1, 3)]
+    """
+    pairs = []
+    for row, (ranked, truth) in enumerate(zip(top_k, true_indices)):
+        truth = set(truth)
+        pairs.extend((row, int(label)) for label in ranked if int(label) in truth)
+    return pairs
+
+
+def training_frequencies(labels: Sequence[str], train_counts: Mapping[str, int]) -> List[int]:
+    """Training frequency of each model label, 0 for a label training never saw."""
+    return [int(train_counts.get(name, 0)) for name in labels]
+
+
+# -- 3.-5. the selection -------------------------------------------------------
+
+@dataclass
+class BinSelection:
+    """One frequency bin: its labels, how many positive pairs it offered and the rows drawn from it."""
+
+    bin: FrequencyBin
+    frequencies: int  # distinct training frequencies in the bin
+    pairs: int  # positive pairs available
+    positives: List[dict] = field(default_factory=list)
+    negatives: List[dict] = field(default_factory=list)
+
+    def summary(self) -> dict:
+        return {"bin": self.bin.name, "frequencies": self.frequencies, "labels": len(self.bin.labels),
+                "pairs": self.pairs, "pos": len(self.positives), "neg": len(self.negatives)}
+
+
+@dataclass
+class TargetSelection:
+    """The selected rows per bin, and what the selection saw."""
+
+    bins: List[BinSelection]  # rows of a kind not asked for are left out
+    documents: int  # test documents ranked
+    blank_documents: int  # test documents left out for a blank text
+    documents_with_unknown_labels: int  # test documents with a true label the model does not know
+
+    def rows(self) -> List[dict]:
+        """Positive rows bin by bin (rarest first), then negative rows bin by bin."""
+        return [row for selected in self.bins for row in selected.positives] + \
+            [row for selected in self.bins for row in selected.negatives]
+
+
+def select_targets(wrapper, test: "Corpus", train_counts: Mapping[str, int], k: int = DEFAULT_K,
+                   bin_size: int = DEFAULT_BIN_SIZE, per_bin: int = DEFAULT_PER_BIN,
+                   neg_per_bin: int = DEFAULT_NEG_PER_BIN, attacks: Sequence[str] = ATTACK_KINDS,
+                   seed: int = 0, batch_size: int = DEFAULT_BATCH_SIZE, progress: bool = False,
+                   model_name: str = "the model") -> TargetSelection:
+    """The paper's targets for ``wrapper`` on ``test``, binned by ``train_counts`` (label -> training documents).
+
+    Raises :class:`SelectionError` (bad options, no shared labels, no
+    positive pair, NaN scores) or :class:`~textattack_xmtc.study.bins.BinSizeError`.
+
+    Usage::
+
+        selection = select_targets(victim, test, train.label_counts(), k=5, bin_size=100, seed=0)
+    """
+    labels = list(wrapper.labels)
+    attacks = (attacks,) if isinstance(attacks, str) else tuple(attacks)
+    _check_options(k, per_bin, neg_per_bin, attacks, seed, len(labels))
+    if not set(labels) & {name for names in test.labels for name in names}:
+        raise SelectionError(f"{model_name} shares no label with the test documents (model labels such as "
+                             f"{', '.join(repr(name) for name in labels[:3])}); is it the model of this dataset?")
+    kept = [document for document, text in enumerate(test.texts) if text.strip()]
+    truth = known_label_indices((test.labels[document] for document in kept), labels)
+    top = predict_top_k(wrapper, [test.texts[document] for document in kept], k, batch_size, progress,
+                        model_name)
+    frequencies = training_frequencies(labels, train_counts)
+    pairs = positive_pairs(top, truth)
+    if not pairs:
+        raise SelectionError(f"{model_name} ranks no true label in any test document's top-{k}: there is no "
+                             "positive target to select (and no bins for negative ones)")
+    bins = frequency_bins({labels[label]: frequencies[label] for _, label in pairs}, bin_size)
+    draw = _Draw(test, kept, truth, top, labels, frequencies, k, seed)
+    pairs_by_bin = _group_by_bin(pairs, bins, labels)
+    selected = [draw.positives(frequency_bin, pairs_by_bin[frequency_bin.index], per_bin)
+                for frequency_bin in bins]
+    for bin_selection in selected:  # every bin's positives are drawn before any negative
+        bin_selection.negatives = draw.negatives(bin_selection.bin, neg_per_bin)
+        # Both kinds are drawn whatever ``attacks`` says, so that one kind's rows never depend on it.
+        bin_selection.positives = bin_selection.positives if "pos" in attacks else []
+        bin_selection.negatives = bin_selection.negatives if "neg" in attacks else []
+    known = set(labels)
+    return TargetSelection(selected, len(kept), len(test) - len(kept),
+                           sum(any(name not in known for name in names) for names in test.labels))
+
+
+def _group_by_bin(pairs: List[Tuple[int, int]], bins: List[FrequencyBin],
+                  labels: List[str]) -> Dict[int, List[Tuple[int, int]]]:
+    """Bin index -> its positive pairs, in the order of ``pairs``."""
+    bin_index = {name: frequency_bin.index for name, frequency_bin in bin_of(bins).items()}
+    grouped: Dict[int, List[Tuple[int, int]]] = {frequency_bin.index: [] for frequency_bin in bins}
+    for pair in pairs:
+        grouped[bin_index[labels[pair[1]]]].append(pair)
+    return grouped
+
+
+def _check_options(k, per_bin, neg_per_bin, attacks, seed, num_labels: int) -> None:
+    from ..datasets.targets import MAX_INDEX
+
+    for name, value, low in (("k", k, 1), ("per_bin", per_bin, 0), ("neg_per_bin", neg_per_bin, 0),
+                             ("seed", seed, 0)):
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= MAX_INDEX:
+            raise SelectionError(f"{name} must be an integer from {low} to {MAX_INDEX}, got {value!r}")
+    if k >= num_labels:
+        # The goal functions skip such rows: every label would always be in the top-k.
+        raise SelectionError(f"k={k} but the model has only {num_labels} labels; k must be smaller")
+    unknown = [kind for kind in attacks if kind not in ATTACK_KINDS]
+    if unknown or not attacks:
+        raise SelectionError(f"attacks must be among {', '.join(ATTACK_KINDS)}, got {list(attacks)!r}")
+
+
+class _Draw:
+    """The seeded draws of one selection, in the documented order, and the rows they make."""
+
+    def __init__(self, test: "Corpus", kept: List[int], truth: List[List[int]], top: np.ndarray,
+                 labels: List[str], frequencies: List[int], k: int, seed: int):
+        self.test, self.kept, self.top, self.labels = test, kept, top, labels
+        self.truth = [set(indices) for indices in truth]
+        self.frequencies, self.k, self.seed = frequencies, k, seed
+        self.index = {name: position for position, name in enumerate(labels)}
+        self.rng = np.random.default_rng(seed)
+
+    def positives(self, frequency_bin: FrequencyBin, pairs: List[Tuple[int, int]], per_bin: int) -> BinSelection:
+        """``pairs`` are the bin's positive pairs; the first ``per_bin`` of a permutation become rows."""
+        order = self.rng.permutation(len(pairs))
+        rows = [self._row(*pairs[position], "pos", frequency_bin) for position in order[:per_bin]]
+        distinct = len({self.frequencies[self.index[name]] for name in frequency_bin.labels})
+        return BinSelection(frequency_bin, distinct, len(pairs), positives=rows)
+
+    def negatives(self, frequency_bin: FrequencyBin, neg_per_bin: int) -> List[dict]:
+        rows: List[dict] = []
+        if neg_per_bin == 0:
+            return rows
+        for row in self.rng.permutation(len(self.kept)):
+            name = frequency_bin.labels[int(self.rng.integers(len(frequency_bin.labels)))]
+            label = self.index[name]
+            if label not in self.truth[row] and label not in self.top[row]:
+                rows.append(self._row(int(row), label, "neg", frequency_bin))
+                if len(rows) >= neg_per_bin:
+                    break
+        return rows
+
+    def _row(self, row: int, label: int, kind: str, frequency_bin: FrequencyBin) -> dict:
+        document = self.kept[row]
+        known = [name for name in self.test.labels[document] if name in self.index]
+        values = (self.test.texts[document], known, self.labels[label], self.k, frequency_bin.name, kind,
+                  self.frequencies[label], self.seed, document)
+        return dict(zip(ROW_FIELDS, values))
+
+
+# -- writing -------------------------------------------------------------------
+
+def write_jsonl(rows: Iterable[dict], path, overwrite: bool = False) -> Path:
+    """Write ``rows`` as UTF-8 JSON Lines atomically (a temporary file, then ``os.replace``).
+
+    Raises ``FileExistsError`` when ``path`` exists and not ``overwrite``.
+
+    Usage::
+
+        write_jsonl(selection.rows(), "targets.jsonl")
+    """
+    path = Path(path).expanduser()
+    if path.exists() and not overwrite:
+        raise FileExistsError(f"{path} already exists")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as file:
+            for row in rows:
+                file.write(json.dumps(row, ensure_ascii=False) + "\n")
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def format_table(selection: TargetSelection) -> str:
+    """The per-bin summary as a text table, with a total line.
+
+    Usage::
+
+        print(format_table(selection))
+    """
+    header = ("bin", "frequencies", "labels", "pos pairs", "pos", "neg")
+    summaries = [selected.summary() for selected in selection.bins]
+    lines = [[str(summary[key]) for key in ("bin", "frequencies", "labels", "pairs", "pos", "neg")]
+             for summary in summaries]
+    total = ["total", str(sum(s["frequencies"] for s in summaries)), str(sum(s["labels"] for s in summaries)),
+             str(sum(s["pairs"] for s in summaries)), str(sum(s["pos"] for s in summaries)),
+             str(sum(s["neg"] for s in summaries))]
+    widths = [max(len(cells[i]) for cells in [list(header), total, *lines]) for i in range(len(header))]
+    rendered = [list(header), *lines, total]
+    return "\n".join("  ".join(cell.ljust(width) if i == 0 else cell.rjust(width)
+                               for i, (cell, width) in enumerate(zip(cells, widths))) for cells in rendered)
