@@ -1,0 +1,279 @@
+"""The run directory of ``textattack-xmtc experiment``: its settings (``run.json``) and rows (``results.jsonl``).
+
+A run can be killed at any moment (SIGKILL included) and continued, so:
+
+* ``run.json`` is written once, atomically (a temporary file, then ``os.replace``),
+  before any row; a directory whose ``run.json`` records other settings is
+  refused, naming the first difference;
+* each row is appended as ONE ``os.write`` of ``json + "\\n"`` to an
+  ``O_APPEND`` descriptor, then ``os.fsync``: a kill can at worst leave the
+  last line torn (no newline, or not JSON); :meth:`RunDirectory.finished_rows`
+  cuts such a line off and says so;
+* a lock (``flock`` on ``.lock``, released by the kernel when the process
+  dies) keeps two runs from writing the same directory at once;
+* once every target is done, :meth:`RunDirectory.put_in_order` rewrites
+  ``results.jsonl`` in targets-file order (rows of several workers arrive out
+  of order), atomically and byte for byte the same lines.
+
+Usage::
+
+    settings = run_settings(model, victim.identity(), "xmtc-pos", options, targets_path, seed=0)
+    with RunDirectory.open("runs/pos", settings, log=print) as run:
+        done = run.finished_rows()            # target_number -> row
+        run.append(row)                       # crash-safe
+        run.put_in_order()
+"""
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Callable, Dict, Optional
+
+RUN_FORMAT = "textattack-xmtc-run"
+RUN_VERSION = 1
+RUN_FILE = "run.json"
+RESULTS_FILE = "results.jsonl"
+LOCK_FILE = ".lock"
+TEMPORARY_PREFIX = ".partial-"
+
+# Options that change speed, not results: a run may be continued with another value.
+OPTIONS_NOT_COMPARED = ("threads",)
+
+
+class RunDirectoryError(ValueError):
+    """A run directory that cannot be used for this run; the one-line message says why and what to do."""
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def run_settings(model: str, victim: dict, recipe: str, options: dict, targets: Path, rows: int,
+                 seed: int) -> dict:
+    """The content of ``run.json`` for a run (see the module docstring of :mod:`.experiment`)."""
+    from .. import __version__
+    from ..attack import textattack_version
+
+    targets = Path(targets).resolve()
+    return {"format": RUN_FORMAT, "version": RUN_VERSION, "model": model, "victim": dict(victim),
+            "recipe": recipe, "options": dict(options),
+            "targets": {"path": str(targets), "sha256": file_sha256(targets), "rows": rows},
+            "seed": seed, "package_version": __version__, "textattack_version": textattack_version()}
+
+
+def settings_difference(recorded: dict, wanted: dict) -> Optional[str]:
+    """The first setting in which a run directory's ``run.json`` differs from this run's, in words."""
+    recorded_victim, wanted_victim = recorded.get("victim") or {}, wanted["victim"]
+    for key, what in (("weights_sha256", "weights"), ("labels_sha256", "labels")):
+        if recorded_victim.get(key) != wanted_victim.get(key):
+            return (f"model {recorded.get('model')!r} ({what} sha256 {_short(recorded_victim.get(key))}), "
+                    f"not {wanted['model']!r} ({what} sha256 {_short(wanted_victim.get(key))})")
+    if recorded.get("recipe") != wanted["recipe"]:
+        return f"recipe {recorded.get('recipe')}, not {wanted['recipe']}"
+    recorded_options = recorded.get("options") or {}
+    for name, value in wanted["options"].items():
+        if name not in OPTIONS_NOT_COMPARED and recorded_options.get(name) != value:
+            return f"recipe option {name}={recorded_options.get(name)!r}, not {name}={value!r}"
+    recorded_targets = recorded.get("targets") or {}
+    if recorded_targets.get("sha256") != wanted["targets"]["sha256"]:
+        return (f"another targets file ({recorded_targets.get('path')}, sha256 "
+                f"{_short(recorded_targets.get('sha256'))}), not {wanted['targets']['path']} "
+                f"(sha256 {_short(wanted['targets']['sha256'])})")
+    if recorded.get("seed") != wanted["seed"]:
+        return f"seed {recorded.get('seed')}, not {wanted['seed']}"
+    return None
+
+
+def _short(digest: Optional[str]) -> str:
+    return f"{digest[:12]}..." if digest else "unknown"
+
+
+class RunDirectory:
+    """An open run directory: ``run.json`` checked or written, the lock held, rows appendable."""
+
+    def __init__(self, path: Path, lock_fd: int, log: Callable[[str], None]):
+        self.path = path
+        self.results = path / RESULTS_FILE
+        self._lock_fd = lock_fd
+        self._log = log
+        self._results_fd: Optional[int] = None
+        self._lines: Dict[int, bytes] = {}  # target_number -> the row's line, as written
+
+    @classmethod
+    def open(cls, path, settings: dict, log: Callable[[str], None] = lambda _: None) -> "RunDirectory":
+        """Create the directory (or check that it was made with ``settings``) and lock it."""
+        path = Path(path).expanduser()
+        _make_directory(path)
+        lock_fd = _lock(path)
+        try:
+            _check_or_write_settings(path, settings)
+            _remove_partial_files(path)
+        except BaseException:
+            os.close(lock_fd)
+            raise
+        return cls(path, lock_fd, log)
+
+    def __enter__(self) -> "RunDirectory":
+        return self
+
+    def __exit__(self, *_) -> None:
+        self.close()
+
+    def close(self) -> None:
+        for fd in (self._results_fd, self._lock_fd):
+            if fd is not None:
+                os.close(fd)
+        self._results_fd = self._lock_fd = None
+
+    def finished_rows(self) -> Dict[int, dict]:
+        """The rows already in ``results.jsonl`` by target number, after cutting off a torn last row."""
+        if not self.results.exists():
+            return {}
+        data = self.results.read_bytes()
+        kept = self._cut_torn_last_row(data)
+        rows = {}
+        for number, line in enumerate(data[:kept].splitlines(keepends=True), start=1):
+            row = _parse_row(line)
+            if row is None:
+                raise RunDirectoryError(f"{self.results}, line {number}: not a result row (damaged file?); "
+                                        "move the file away to start the run again")
+            rows.setdefault(row["target_number"], row)
+            self._lines.setdefault(row["target_number"], line)
+        return rows
+
+    def _cut_torn_last_row(self, data: bytes) -> int:
+        """Length of ``data`` without a last line that a kill tore (no newline, or not a row)."""
+        if not data:
+            return 0
+        start = data.rfind(b"\n", 0, len(data) - 1) + 1
+        if data.endswith(b"\n") and _parse_row(data[start:]) is not None:
+            return len(data)
+        with open(self.results, "r+b") as handle:
+            handle.truncate(start)
+            os.fsync(handle.fileno())
+        self._log(f"{self.results}: cut off a torn last row ({len(data) - start} bytes, "
+                  "from an interrupted run); its target is attacked again")
+        return start
+
+    def append(self, row: dict) -> None:
+        """Append one row, crash-safe: one write of the whole line, then fsync."""
+        line = (json.dumps(row, ensure_ascii=False, allow_nan=False) + "\n").encode("utf-8")
+        if self._results_fd is None:
+            self._results_fd = os.open(self.results, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        written = os.write(self._results_fd, line)
+        if written != len(line):  # a full disk; the torn line is cut off when the run is continued
+            raise OSError(f"{self.results}: only {written} of {len(line)} bytes written (disk full?)")
+        os.fsync(self._results_fd)
+        self._lines.setdefault(row["target_number"], line)
+
+    def put_in_order(self) -> None:
+        """Rewrite ``results.jsonl`` in target order (same lines), atomically; nothing to do if it is."""
+        numbers = list(self._lines)
+        if numbers == sorted(numbers):
+            return
+        content = b"".join(self._lines[number] for number in sorted(numbers))
+        write_atomically(self.results, content)
+        self._lines = {number: self._lines[number] for number in sorted(numbers)}
+        if self._results_fd is not None:  # it points at the replaced file
+            os.close(self._results_fd)
+            self._results_fd = None
+
+
+def _parse_row(line: bytes) -> Optional[dict]:
+    try:
+        row = json.loads(line)
+    except ValueError:  # JSONDecodeError and UnicodeDecodeError alike
+        return None
+    if not isinstance(row, dict) or not isinstance(row.get("target_number"), int):
+        return None
+    return row
+
+
+def write_atomically(path: Path, content: bytes) -> None:
+    """Write ``path`` whole or not at all: a temporary file in its directory, fsync, ``os.replace``."""
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f"{TEMPORARY_PREFIX}{path.name}.")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(content)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+        raise
+    _fsync_directory(path.parent)
+
+
+def _fsync_directory(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _make_directory(path: Path) -> None:
+    if path.exists() and not path.is_dir():
+        raise RunDirectoryError(f"{path} exists and is not a directory; name a new or an existing run "
+                                "directory with --out")
+    if path.is_dir() and not (path / RUN_FILE).exists() and any(map(_is_users_file, path.iterdir())):
+        raise RunDirectoryError(f"{path} holds other files and no {RUN_FILE}; it is not a run directory: "
+                                "use another --out")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise RunDirectoryError(f"{path}: cannot create the run directory ({error.strerror})") from None
+
+
+def _is_users_file(path: Path) -> bool:
+    """Anything but the lock and partial files that a run killed before writing ``run.json`` leaves."""
+    return path.name != LOCK_FILE and not path.name.startswith(TEMPORARY_PREFIX)
+
+
+def _lock(path: Path) -> int:
+    fd = os.open(path / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise RunDirectoryError(f"{path} is in use by another experiment run; wait for it to end "
+                                "or use another --out") from None
+    return fd
+
+
+def _check_or_write_settings(path: Path, settings: dict) -> None:
+    run_file = path / RUN_FILE
+    if not run_file.exists():
+        if (path / RESULTS_FILE).exists():
+            raise RunDirectoryError(f"{path} holds {RESULTS_FILE} but no {RUN_FILE}; its settings are "
+                                    "unknown: use another --out")
+        write_atomically(run_file, (json.dumps(settings, indent=2) + "\n").encode("utf-8"))
+        return
+    try:
+        recorded = json.loads(run_file.read_text(encoding="utf-8"))
+    except (ValueError, OSError) as error:
+        raise RunDirectoryError(f"{run_file}: not readable as a run file ({error}); use another --out") from None
+    if not isinstance(recorded, dict) or recorded.get("format") != RUN_FORMAT:
+        raise RunDirectoryError(f"{run_file} is not a textattack-xmtc run file; use another --out")
+    if recorded.get("version") != RUN_VERSION:
+        raise RunDirectoryError(f"{run_file} has run format version {recorded.get('version')!r}; this "
+                                f"version of textattack-xmtc reads version {RUN_VERSION}: use another --out")
+    difference = settings_difference(recorded, settings)
+    if difference:
+        raise RunDirectoryError(f"{path} was made with {difference}: use another --out (or the same "
+                                "settings to continue that run)")
+
+
+def _remove_partial_files(path: Path) -> None:
+    """Temporary files of an atomic write that a kill interrupted (never the user's files)."""
+    for partial in path.glob(f"{TEMPORARY_PREFIX}*"):
+        partial.unlink()
