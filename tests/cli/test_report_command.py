@@ -137,6 +137,8 @@ def test_bad_inputs_end_with_one_line(run_dir, tmp_path, capsys):
     (existing / "report.md").write_text("mine")
     assert "--overwrite" in one_error_line(capsys, [str(run_dir), "--out", str(existing)])
     assert (existing / "report.md").read_text() == "mine"  # the user's file is untouched
+    assert "cannot write" in one_error_line(capsys, [str(run_dir), "--out", str(existing / "report.md" / "sub")])
+    assert "--examples" in one_error_line(capsys, [str(run_dir), "--examples", "-1"])
 
 
 def test_several_runs_share_one_plot_with_their_labels(run_dir, tmp_path, capsys):

@@ -1,7 +1,7 @@
-"""The paper's metrics, as its results_all.py computes them."""
+"""The paper's metrics, as its results_all.py and plot_results.py compute them."""
 import pytest
 
-from textattack_xmtc.metrics.attack import paper_metrics
+from textattack_xmtc.metrics.attack import paper_metrics, plot_results_metrics
 
 
 def row(status, changed, words=100, similarity=0.9):
@@ -72,7 +72,6 @@ def test_labels_say_what_each_figure_averages_over():
 
 
 def test_plot_results_definition_counts_ten_percent_and_averages_similarity_over_hits():
-    from textattack_xmtc.metrics.attack import plot_results_metrics
     rows = [
         row("succeeded", 5, similarity=0.9),
         row("succeeded", 10, similarity=0.7),   # 10% exactly: a hit for plot_results.py only
@@ -91,7 +90,6 @@ def test_plot_results_definition_counts_ten_percent_and_averages_similarity_over
 
 
 def test_plot_results_definition_without_hits_or_encoder():
-    from textattack_xmtc.metrics.attack import plot_results_metrics
     no_hits = plot_results_metrics([row("failed", 50)])
     assert no_hits.success_rate == 0.0 and no_hits.average_similarity is None and no_hits.change_rate is None
     no_encoder = plot_results_metrics([row("succeeded", 1, similarity=None)])

@@ -107,10 +107,14 @@ def _report(args: argparse.Namespace) -> int:
     for run, label in zip(runs, args.label or []):
         run.label = label
     png = save_png(success_rate_figure([PlotSeries.from_rows(run.label, run.kind, run.rows) for run in runs]))
-    out.mkdir(parents=True, exist_ok=True)
-    write_atomically(out / PLOT_FILE, png)
-    write_atomically(out / "report.md", markdown_report(runs, [PLOT_FILE], args.examples))
-    write_atomically(out / "report.html", html_report(runs, {PLOT_FILE: png}, args.examples))
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        write_atomically(out / PLOT_FILE, png)
+        write_atomically(out / "report.md", markdown_report(runs, [PLOT_FILE], args.examples))
+        write_atomically(out / "report.html", html_report(runs, {PLOT_FILE: png}, args.examples))
+    except OSError as error:
+        raise _UsageError(f"cannot write the report into {out} ({error.strerror or error}): "
+                          "choose a writable --out") from None
     for run in runs:
         print(f"== {run.label} ({run.path})\n{summary_text(run.rows)}")
     for name in OUTPUT_FILES:

@@ -367,10 +367,11 @@ def markdown_report(runs: Sequence[Run], plot_files: Sequence[str] = (), example
             lines += ["| " + " | ".join(_markdown_text(cell) for cell in row) + " |" for row in cells]
             lines.append("")
         lines += ["### Example adversarial documents", ""]
-        for row in example_rows(run.rows, examples) or []:
+        chosen = example_rows(run.rows, examples)
+        for row in chosen:
             lines += [f"- {_markdown_text(_example_caption(row))}", "",
                       "  " + marked_markdown(row["original_text"], row["perturbed_text"]), ""]
-        if not example_rows(run.rows, examples):
+        if not chosen:
             lines += ["No successful attack with its texts in this run.", ""]
     return "\n".join(lines) + "\n"
 
@@ -440,7 +441,14 @@ def write_atomically(path, content) -> None:
     try:
         with os.fdopen(handle, "wb") as out:
             out.write(data)
+        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp's 0600 would hide the report from other users
         os.replace(temporary, path)
     except BaseException:
         os.unlink(temporary)
         raise
+
+
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current
