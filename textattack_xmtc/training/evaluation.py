@@ -2,8 +2,13 @@
 
 Architecture-independent: texts are scored with the wrapper's own
 ``__call__`` (exactly what an attack sees), in batches of similar length so
-that little padding is computed. Labels unknown to the model are dropped from
-the truth sets; documents left without labels are skipped and counted.
+that little padding is computed. Only each batch's top-k is kept
+(:func:`stream_top_k`), so a test set never costs an ``[N, L]`` matrix.
+
+Test labels the model does not know stay in the truth sets and count as
+misses; documents with no label at all are skipped and counted (see
+:mod:`textattack_xmtc.metrics.ranking`). ``textattack-xmtc evaluate``
+(:mod:`textattack_xmtc.study.evaluation`) adds per-bin figures to the same code.
 
 Usage::
 
@@ -13,56 +18,138 @@ Usage::
 from __future__ import annotations
 
 import time
-from typing import Callable, Dict, Optional, Sequence
+from dataclasses import dataclass
+from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
 
 from ..datasets.corpus import Corpus
-from ..metrics.ranking import inverse_propensity, label_index_sets, ranking_report
+from ..metrics.ranking import NonFiniteScoresError, inverse_propensity, ranking_report, top_k_indices, truth_index_sets
 from .common import progress_bar
 
 
-def predict_scores(wrapper, texts: Sequence[str], batch_size: int = 128, progress: bool = False) -> torch.Tensor:
-    """Probabilities [N, L] on the CPU from ``wrapper(texts)``, scored in length-sorted batches.
+def _scored_batches(wrapper, texts: Sequence[str], batch_size: int,
+                    progress: bool) -> Iterator[Tuple[np.ndarray, torch.Tensor]]:
+    """``(rows, scores)`` per batch: the texts' positions and ``wrapper``'s float CPU scores for them.
 
-    Sorting by length only changes how texts are grouped, not their scores
-    (every wrapper pads per batch and masks the padding).
+    Batches hold texts of similar length: sorting only changes how texts are
+    grouped, not their scores (every wrapper pads per batch and masks the padding).
+    """
+    order = np.argsort([-len(text) for text in texts], kind="stable")
+    steps = range(0, len(order), batch_size)
+    with torch.inference_mode():
+        for start in progress_bar(steps, progress, desc="scoring", unit="batch", leave=False):
+            rows = order[start:start + batch_size]
+            yield rows, wrapper([texts[i] for i in rows]).float().cpu()
+
+
+def predict_scores(wrapper, texts: Sequence[str], batch_size: int = 128, progress: bool = False) -> torch.Tensor:
+    """Probabilities [N, L] on the CPU from ``wrapper(texts)`` (dense: for small test sets only).
 
     Usage::
 
         scores = predict_scores(wrapper, test.texts)
     """
     texts = list(texts)
-    order = np.argsort([-len(text) for text in texts], kind="stable")
     scores = torch.zeros((len(texts), len(wrapper.labels)))
     logits = getattr(wrapper, "score_type", "probabilities") == "logits"
-    steps = range(0, len(order), batch_size)
-    with torch.inference_mode():
-        for start in progress_bar(steps, progress, desc="scoring", unit="batch", leave=False):
-            rows = order[start:start + batch_size]
-            batch = wrapper([texts[i] for i in rows]).float().cpu()
-            scores[torch.as_tensor(rows)] = torch.sigmoid(batch) if logits else batch
+    for rows, batch in _scored_batches(wrapper, texts, batch_size, progress):
+        scores[torch.as_tensor(rows)] = torch.sigmoid(batch) if logits else batch
     return scores
 
 
+def stream_top_k(wrapper, texts: Sequence[str], k: int, batch_size: int = 128, progress: bool = False) -> np.ndarray:
+    """The model's top-k label indices per text, best first, as int64 [N, min(k, L)]; ties by lower index.
+
+    Scores are ranked as the wrapper gives them (a sigmoid would not change
+    the order, only create ties); each batch's scores are dropped once its
+    top-k is taken, so memory is O(batch x L + N x k). Raises
+    :class:`~textattack_xmtc.metrics.ranking.NonFiniteScoresError` naming the
+    model and the document when a score is NaN or infinite.
+
+    Usage::
+
+        top5 = stream_top_k(wrapper, test.texts, 5, progress=True)
+    """
+    texts = list(texts)
+    ranked = np.zeros((len(texts), min(k, len(wrapper.labels))), dtype=np.int64)
+    for rows, batch in _scored_batches(wrapper, texts, batch_size, progress):
+        try:
+            ranked[rows] = top_k_indices(batch, k)
+        except NonFiniteScoresError:
+            bad = int(rows[int(torch.nonzero(~torch.isfinite(batch).all(dim=1))[0])])
+            name = getattr(wrapper, "source", "") or type(wrapper).__name__
+            raise NonFiniteScoresError(f"model {name} gave NaN or infinite scores for document {bad + 1} "
+                                       f"(its weights or inputs are broken)") from None
+    return ranked
+
+
+@dataclass
+class RankedTestSet:
+    """A test set ranked by a model: what every metric needs, without the scores.
+
+    ``truth`` holds the measured documents' label index sets (labels the model
+    does not know get indices from ``n_labels`` on, in ``unknown`` order);
+    ``ranked`` their top-k label indices; ``documents`` their positions in the
+    corpus; ``skipped`` counts the documents without any label.
+    """
+
+    ranked: np.ndarray
+    truth: List[List[int]]
+    documents: List[int]
+    unknown: List[str]
+    n_labels: int
+    skipped: int
+
+    def inverse_propensity(self, train_counts: Sequence[int], n_train: int, A: float = 0.55,
+                           B: float = 1.5) -> np.ndarray:
+        """Inverse propensities of the model's labels (from ``train_counts``) and of the unknown ones (count 0)."""
+        return inverse_propensity(list(train_counts) + [0] * len(self.unknown), n_train, A, B)
+
+    def counts(self) -> Dict[str, int]:
+        """``test_documents``, ``test_documents_skipped``, ``unknown_label_documents``, ``unknown_labels``."""
+        return {"test_documents": len(self.truth), "test_documents_skipped": self.skipped,
+                "unknown_label_documents": sum(1 for labels in self.truth if labels[-1] >= self.n_labels),
+                "unknown_labels": len(self.unknown)}
+
+
+def rank_test_set(wrapper, corpus: Corpus, k: int, batch_size: int = 128, progress: bool = False,
+                  truth: Optional[Tuple[List[List[int]], List[str]]] = None) -> RankedTestSet:
+    """Rank the labelled documents of ``corpus`` with :func:`stream_top_k`.
+
+    ``truth`` is ``truth_index_sets(corpus.labels, wrapper.labels)`` when the caller has it already.
+
+    Usage::
+
+        ranked = rank_test_set(wrapper, test, k=5, progress=True)
+        ranking_report(ranked.ranked, ranked.truth)
+    """
+    sets, unknown = truth if truth is not None else truth_index_sets(corpus.labels, wrapper.labels)
+    documents = [i for i, labels in enumerate(sets) if labels]
+    ranked = stream_top_k(wrapper, [corpus.texts[i] for i in documents], k, batch_size, progress)
+    return RankedTestSet(ranked, [sets[i] for i in documents], documents, unknown, len(wrapper.labels),
+                         len(corpus) - len(documents))
+
+
 def evaluate(wrapper, corpus: Corpus, ks: Sequence[int] = (1, 3, 5), train_counts: Optional[Sequence[int]] = None,
-             n_train: Optional[int] = None, progress: bool = False) -> Dict[str, float]:
+             n_train: Optional[int] = None, progress: bool = False, batch_size: int = 128) -> Dict[str, float]:
     """P@k, nDCG@k (and PSP@k given training counts per model label) of ``wrapper`` on ``corpus``.
 
-    Labels unknown to the model are dropped; documents left without labels are skipped.
+    Labels unknown to the model count as misses (PSP@k weighs them as labels
+    of training frequency 0); documents without labels are skipped. Besides
+    the metrics: ``test_documents`` (measured), ``test_documents_skipped`` (no
+    label), ``unknown_label_documents`` (measured documents with a label the
+    model does not know) and ``unknown_labels`` (distinct such labels).
 
     Usage::
 
         evaluate(wrapper, test_corpus)  # {"P@1": 0.93, ..., "test_documents": 3019}
     """
-    truth = label_index_sets(corpus.labels, wrapper.labels)
-    keep = [i for i, labels in enumerate(truth) if labels]
-    scores = predict_scores(wrapper, [corpus.texts[i] for i in keep], progress=progress)
-    inv_p = inverse_propensity(train_counts, n_train) if train_counts is not None else None
-    report = ranking_report(scores, [truth[i] for i in keep], ks, inv_p)
-    report["test_documents"] = len(keep)
-    report["test_documents_skipped"] = len(truth) - len(keep)
+    ranked = rank_test_set(wrapper, corpus, max(ks), batch_size, progress)
+    inv_p = ranked.inverse_propensity(train_counts, n_train) if train_counts is not None else None
+    report = ranking_report(ranked.ranked, ranked.truth, ks, inv_p)
+    report.update(ranked.counts())
     return report
 
 
@@ -78,8 +165,21 @@ def evaluate_after_training(wrapper, train: Corpus, test: Corpus, title: str, pr
     report = evaluate(wrapper, test, train_counts=[counts[name] for name in wrapper.labels],
                       n_train=len(train), progress=progress)
     log(f"{title} on {test.name or test.source or 'the test set'} "
-        f"({report['test_documents']} documents):\n{format_report(report)}")
+        f"({report['test_documents']} documents{unknown_note(report)}):\n{format_report(report)}")
     return report
+
+
+def unknown_note(report: Dict[str, float]) -> str:
+    """``"; 2 of them carry 3 labels the model never saw (counted as misses)"``, or "" when none do.
+
+    Usage::
+
+        print(f"{report['test_documents']} documents{unknown_note(report)}")
+    """
+    if not report.get("unknown_labels"):
+        return ""
+    return (f"; {report['unknown_label_documents']} of them carry {report['unknown_labels']} "
+            f"label(s) the model never saw (counted as misses)")
 
 
 def format_report(report: Dict[str, float], ks: Sequence[int] = (1, 3, 5)) -> str:
