@@ -214,3 +214,10 @@ def test_writing_refuses_an_existing_file(tmp_path):
     write_jsonl([{"a": 1}], path, overwrite=True)
     assert path.read_text() == '{"a": 1}\n'
     assert [entry.name for entry in tmp_path.iterdir()] == ["targets.jsonl"]  # no temporary file left
+
+
+def test_the_selection_module_shares_the_target_files_limits():
+    from textattack_xmtc.datasets import targets
+    from textattack_xmtc.study import selection
+
+    assert (selection.ATTACK_KINDS, selection.MAX_INDEX) == (targets.ATTACK_KINDS, targets.MAX_INDEX)

@@ -48,7 +48,9 @@ if TYPE_CHECKING:  # importing the datasets imports TextAttack (seconds): `--hel
 
     from ..datasets.corpus import Corpus
 
-ATTACK_KINDS = ("pos", "neg")  # the values of a row's "attack" (datasets.targets.ATTACK_KINDS)
+# datasets.targets.ATTACK_KINDS and MAX_INDEX, repeated so that this module (and `--help`) loads without TextAttack
+ATTACK_KINDS = ("pos", "neg")  # the values of a row's "attack"
+MAX_INDEX = 2**31 - 1  # the largest integer a targets row may hold (a C int)
 
 DEFAULT_K = 5
 DEFAULT_BIN_SIZE = 50  # adv-xmtc's default; its released run used 100
@@ -244,8 +246,6 @@ def _group_by_bin(pairs: List[Tuple[int, int]], bins: List[FrequencyBin],
 
 
 def _check_options(k, per_bin, neg_per_bin, attacks, seed, num_labels: int) -> None:
-    from ..datasets.targets import MAX_INDEX
-
     for name, value, low in (("k", k, 1), ("per_bin", per_bin, 0), ("neg_per_bin", neg_per_bin, 0),
                              ("seed", seed, 0)):
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= MAX_INDEX:
