@@ -157,3 +157,15 @@ def test_the_readable_output_names_counts_propensity_and_bins(victim):
     rows = {line.split()[0]: line.split() for line in text.splitlines() if line[:1].isdigit()}
     assert rows["1-1"][:3] == ["1-1", "2", "2"] and float(rows["1-1"][5]) == pytest.approx(2 / 15, abs=1e-4)
     assert "sum to the overall P@k" in text
+
+
+def test_the_training_log_keeps_its_table_and_names_unknown_labels(victim):
+    from textattack_xmtc.training.evaluation import evaluate_after_training
+
+    lines = []
+    metrics = evaluate_after_training(victim, TRAIN, TEST, "Tiny", False, lines.append)
+    header, table = lines[0].split("\n", 1)
+    assert header == ("Tiny on the test set (3 documents; 2 of them carry 1 label(s) the model never saw "
+                      "(counted as misses)):")
+    assert [row.split()[0] for row in table.splitlines()] == ["k", "P@k", "nDCG@k", "PSP@k"]
+    assert float(table.splitlines()[1].split()[1]) == pytest.approx(metrics["P@1"], abs=1e-4)
