@@ -34,7 +34,7 @@ def test_evaluate_prints_overall_and_per_bin_tables_and_writes_json(tiny_attenti
                "--bin-size", "1", "--json", str(out), "--quiet")
     assert done.returncode == 0, done.stderr
     assert "Documents measured: 31 (skipped, no label at all: 1)" in done.stdout
-    assert "Labels the model never saw: 1 (vehicles), in 1 documents; counted as misses" in done.stdout
+    assert "Labels the model never saw: 1 (vehicles), in 1 document; counted as misses" in done.stdout
     assert "A=0.55, B=1.5 (Jain et al. (2016) defaults" in done.stdout
     assert "PSP@k" in done.stdout and "Per label-frequency bin (bin size 1" in done.stdout
     saved = json.loads(out.read_text())

@@ -240,8 +240,9 @@ def format_evaluation(summary: EvaluationSummary) -> str:
              f"(skipped, no label at all: {metrics['test_documents_skipped']})"]
     if summary.unknown_labels:
         shown = ", ".join(summary.unknown_labels[:5]) + (", ..." if len(summary.unknown_labels) > 5 else "")
-        lines.append(f"Labels the model never saw: {len(summary.unknown_labels)} ({shown}), in "
-                     f"{metrics['unknown_label_documents']} documents; counted as misses")
+        documents = metrics["unknown_label_documents"]
+        lines.append(f"Labels the model never saw: {len(summary.unknown_labels)} ({shown}), in {documents} "
+                     f"document{'' if documents == 1 else 's'}; counted as misses")
     else:
         lines.append("Labels the model never saw: none")
     if summary.propensity:
