@@ -1,0 +1,161 @@
+"""``textattack-xmtc experiment`` in subprocesses: SIGKILLed and resumed, several workers, Ray, bad inputs.
+
+Run with ``PYTHONPATH`` set to the working tree when the installed copy is older.
+"""
+import json
+import os
+import random
+import signal
+import subprocess
+import time
+
+import pytest
+
+from commands import run, write_targets
+from conftest import FILLER, synthetic_corpus
+from textattack_xmtc.study.experiment import ExperimentConfig, run_experiment
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+TARGETS = 12
+
+
+def long_targets(count, seed=11):
+    """Documents of about 160 words, every other one slow to attack."""
+    rng = random.Random(seed)
+    corpus = synthetic_corpus(count, seed)
+    rows = []
+    for number, (text, labels) in enumerate(zip(corpus.texts, corpus.labels)):
+        words = text.split() + [rng.choice(FILLER) for _ in range(150)]
+        # k=3 of 4 labels: the target must become the last label, so the attack often runs until it gives up
+        rows.append({"text": " ".join(words), "labels": labels, "target": labels[-1], "k": 1 + 2 * (number % 2),
+                     "bin": ["1-5", "6-20"][number % 2], "attack": "pos", "label_frequency": 3 + number % 2,
+                     "selection_seed": seed, "document": number})
+    return rows
+
+
+@pytest.fixture(scope="module")
+def targets(tmp_path_factory):
+    return write_targets(tmp_path_factory.mktemp("targets") / "targets.jsonl", long_targets(TARGETS))
+
+
+@pytest.fixture(scope="module")
+def reference_rows(tiny_attentionxml_dir, targets, tmp_path_factory):
+    """An uninterrupted run, in this process, with the settings of the commands below."""
+    config = ExperimentConfig(model=str(tiny_attentionxml_dir), targets=str(targets), recipe="xmtc-pos",
+                              out=str(tmp_path_factory.mktemp("reference") / "run"), seed=7,
+                              options={"encoder": "none", "threads": 1}, progress=False)
+    return run_experiment(config, log=lambda _: None)
+
+
+def command(model, targets, out, *extra):
+    return ["textattack-xmtc", "experiment", "--model", str(model), "--targets", str(targets),
+            "--recipe", "xmtc-pos", "--out", str(out), "--seed", "7", "--threads", "1", *extra]
+
+
+def file_rows(out):
+    return [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
+
+
+def without_seconds(rows):
+    return [{name: value for name, value in row.items() if name != "seconds"} for row in rows]
+
+
+def count_rows(path):
+    return path.read_bytes().count(b"\n") if path.exists() else 0
+
+
+def kill_mid_run(arguments, results, rng):
+    """Start the command and SIGKILL it (its whole process group) at a random moment after a random row."""
+    env = dict(os.environ, XMTC_ENCODER="none", PYTHONUNBUFFERED="1")
+    process = subprocess.Popen(arguments, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                               start_new_session=True)
+    before = count_rows(results)
+    wanted = before + rng.randint(1, max(1, (TARGETS - before) // 3))
+    deadline = time.monotonic() + 120
+    while count_rows(results) < wanted and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.002)
+    time.sleep(rng.uniform(0.0, 0.03))  # mid-attack of the next target, or mid-write of its row
+    finished = process.poll() is not None
+    if not finished:
+        os.killpg(process.pid, signal.SIGKILL)
+    _, stderr = process.communicate(timeout=30)
+    assert finished is False, f"the run ended before it was killed: {stderr.decode()[-3000:]}"
+    return count_rows(results)
+
+
+def test_sigkilled_at_random_moments_and_restarted_it_attacks_every_target_once(
+        tiny_attentionxml_dir, targets, reference_rows, tmp_path):
+    out = tmp_path / "run"
+    results = out / "results.jsonl"
+    seed = random.randrange(10**6)
+    rng = random.Random(seed)  # a different moment each time, reproducible from the message below
+    rows_at_kills = [kill_mid_run(command(tiny_attentionxml_dir, targets, out), results, rng) for _ in range(3)]
+    assert rows_at_kills == sorted(rows_at_kills) and rows_at_kills[-1] < TARGETS, (seed, rows_at_kills)
+    resumed = run(*command(tiny_attentionxml_dir, targets, out), timeout=300)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert f"{TARGETS} targets attacked" in resumed.stdout and "1-5" in resumed.stdout
+    assert "already done" in resumed.stderr
+    rows = file_rows(out)
+    assert [row["target_number"] for row in rows] == list(range(TARGETS)), (seed, rows_at_kills)
+    assert without_seconds(rows) == without_seconds(reference_rows), (seed, rows_at_kills)
+    assert not [path for path in out.iterdir() if path.name.startswith(".partial-")]
+
+
+def test_several_workers_give_the_rows_of_one(tiny_attentionxml_dir, targets, reference_rows, tmp_path):
+    out = tmp_path / "run"
+    result = run(*command(tiny_attentionxml_dir, targets, out, "--workers", "2", "--no-progress"), timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert without_seconds(file_rows(out)) == without_seconds(reference_rows)
+
+
+def test_the_ray_backend_gives_the_rows_of_the_local_one(tiny_attentionxml_dir, targets, reference_rows, tmp_path):
+    pytest.importorskip("ray", reason='the ray backend needs Ray: pip install "textattack-xmtc[ray]" '
+                                      '(or pip install ".[test]")')
+    out = tmp_path / "run"
+    result = run(*command(tiny_attentionxml_dir, targets, out, "--backend", "ray", "--workers", "2",
+                          "--num-targets", "6", "--no-progress"), timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert without_seconds(file_rows(out)) == without_seconds(reference_rows[:6])
+
+
+def one_line_error(result):
+    """The one error line (TensorFlow, imported by TextAttack, may log before it: not ours)."""
+    ours = [line for line in result.stderr.splitlines() if "error:" in line]
+    assert result.returncode == 2, result.stderr[-3000:]
+    assert "Traceback" not in result.stderr, result.stderr[-3000:]
+    assert len(ours) == 1 and ours[0].startswith("textattack-xmtc experiment: error: "), result.stderr[-3000:]
+    assert result.stderr.strip().splitlines()[-1] == ours[0]
+    return ours[0]
+
+
+def test_bad_inputs_are_one_line_and_lose_nothing(tiny_attentionxml_dir, targets, tmp_path):
+    out = tmp_path / "run"
+    first = run(*command(tiny_attentionxml_dir, targets, out, "--num-targets", "1", "--no-progress"))
+    assert first.returncode == 0, first.stderr[-3000:]
+    kept = {path.name: path.read_bytes() for path in out.iterdir()}
+
+    other_recipe = command(tiny_attentionxml_dir, targets, out)
+    other_recipe[other_recipe.index("xmtc-pos")] = "xmtc-neg"
+    line = one_line_error(run(*other_recipe))
+    assert f"{out} was made with recipe xmtc-pos, not xmtc-neg: use another --out" in line
+
+    rows = long_targets(2)
+    rows[0] = dict(rows[0], labels=["chemistry"], target="chemistry")
+    other_labels = write_targets(tmp_path / "other-labels.jsonl", rows)
+    line = one_line_error(run(*command(tiny_attentionxml_dir, other_labels, out)))
+    assert "does not fit the model's label set" in line and "'chemistry'" in line
+
+    line = one_line_error(run(*command(tiny_attentionxml_dir, targets, out, "--xmtc-k", "two")))
+    assert "--xmtc-k must be an integer, got 'two'" in line
+    line = one_line_error(run(*command(tiny_attentionxml_dir, targets, out, "--workers", "0")))
+    assert "workers must be at least 1" in line
+    assert {path.name: path.read_bytes() for path in out.iterdir()} == kept
+
+
+def test_help_names_the_options_their_defaults_and_an_example():
+    result = run("textattack-xmtc", "experiment", "--help", timeout=120)
+    assert result.returncode == 0, result.stderr
+    for text in ("--workers", "(default: 1)", "--backend {local,ray}", "--ray-address", "--xmtc-encoder",
+                 "--num-targets", "example:", "textattack-xmtc experiment --model"):
+        assert text in result.stdout, text

@@ -1,0 +1,149 @@
+"""``textattack-xmtc experiment``: attack every target of a targets file into a resumable run directory.
+
+Usage::
+
+    textattack-xmtc experiment --model attentionxml-reuters21578 --targets targets.jsonl \\
+        --recipe xmtc-pos --out runs/pos --workers 2
+    textattack-xmtc experiment ... --backend ray --ray-address auto   # on a Ray cluster
+"""
+from __future__ import annotations
+
+import argparse
+import ast
+import sys
+from typing import List, NoReturn, Optional
+
+from .main import RECIPE_FLAGS
+
+PROG = "textattack-xmtc experiment"
+
+DESCRIPTION = """Attack every target of a targets file (select-targets writes one) with one recipe.
+
+Each target's row (provenance, bin, original and adversarial text, rank before and
+after, words changed, similarity, queries, seconds, status) is appended to
+RUN_DIR/results.jsonl as soon as it is known; RUN_DIR/run.json records the settings.
+Killed at any moment and started again with the same command, the run continues:
+no target is attacked twice, none is lost. A run directory made with other
+settings (model, recipe, options, targets file, seed) is refused.
+
+Rows do not depend on --workers, --backend or where a run was resumed: each
+target is seeded from (--seed, its row number). Only "seconds" (wall time) differs.
+At the end the paper's metrics are printed, overall and per frequency bin.
+
+example:
+  textattack-xmtc experiment --model attentionxml-reuters21578 --targets pos.jsonl \\
+      --recipe xmtc-pos --out runs/pos --workers 2 --xmtc-encoder none
+"""
+
+
+class _OneLineErrorParser(argparse.ArgumentParser):
+    """argparse, but a mistake is one line (``PROG: error: ...``) and exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        _fail(f"{message} (see --help)")
+
+
+def _fail(message: str) -> NoReturn:
+    print(f"{PROG}: error: {message}", file=sys.stderr)
+    raise SystemExit(2)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _OneLineErrorParser(prog=PROG, description=DESCRIPTION,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", required=True,
+                        help="victim: a built-in name, a saved directory or an original checkpoint")
+    parser.add_argument("--targets", required=True, help="targets file (JSONL or CSV), e.g. from select-targets")
+    parser.add_argument("--recipe", required=True, metavar="RECIPE",
+                        help="xmtc-pos, xmtc-neg or xmtc-untargeted, optionally with options in "
+                             "TextAttack's syntax: 'xmtc-pos^k=3,encoder=\"none\"'")
+    parser.add_argument("--out", required=True, metavar="RUN_DIR",
+                        help="run directory: created, or continued when made with the same settings")
+    parser.add_argument("--seed", type=int, default=0, help="the run's seed (default: 0)")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="processes (or Ray actors) attacking targets at once, each loading the "
+                             "model once (default: 1)")
+    parser.add_argument("--backend", choices=("local", "ray"), default="local",
+                        help="local processes, or a Ray cluster (needs: pip install "
+                             "\"textattack-xmtc[ray]\") (default: local)")
+    parser.add_argument("--ray-address", metavar="ADDRESS",
+                        help="join this Ray cluster (e.g. auto or ray://host:10001) instead of starting "
+                             "a local one; with --backend ray")
+    parser.add_argument("--num-targets", type=int, metavar="N",
+                        help="attack only the first N targets of the file (default: all)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    recipe = parser.add_argument_group("recipe options (as for `textattack-xmtc attack`; default: the "
+                                       "XMTC_* environment variable, else the recipe's default)")
+    for flag, (variable, text) in RECIPE_FLAGS.items():
+        recipe.add_argument(flag, dest=_option_name(variable), metavar="VALUE", help=text.replace("%", "%%"))
+    return parser
+
+
+def _option_name(variable: str) -> str:
+    return variable[len("XMTC_"):].lower()
+
+
+def main(argv: List[str]) -> int:
+    from ..datasets.targets import TargetFormatError
+    from ..goal_functions.topk import NonFiniteScoresError
+    from ..study.experiment import ExperimentConfig, ExperimentError, run_experiment, summary_text
+    from ..study.run_directory import RunDirectoryError
+
+    args = build_parser().parse_args(argv)
+    name, options = _recipe_options(args)
+    config = ExperimentConfig(model=args.model, targets=args.targets, recipe=name, out=args.out,
+                              options=options, seed=args.seed, workers=args.workers, backend=args.backend,
+                              ray_address=args.ray_address, num_targets=args.num_targets,
+                              progress=not args.no_progress)
+    try:
+        rows = run_experiment(config)
+    except (ExperimentError, RunDirectoryError, TargetFormatError, NonFiniteScoresError) as error:
+        _fail(str(error))
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted; every finished row is in {args.out}: run the same command again "
+              "to continue", file=sys.stderr)
+        return 130
+    print(f"{len(rows)} targets attacked with {name} in {args.out}/results.jsonl")
+    print(summary_text(rows))
+    return 0
+
+
+def _recipe_options(args: argparse.Namespace) -> tuple:
+    """The recipe's name and its keyword options, from ``NAME^OPTIONS`` and the ``--xmtc-*`` flags."""
+    from ..attack_recipes.options import _parse
+
+    name, options = parse_recipe(args.recipe)
+    for flag, (variable, _) in RECIPE_FLAGS.items():
+        option = _option_name(variable)
+        raw = getattr(args, option)
+        if raw is None:
+            continue
+        if option in options:
+            _fail(f"recipe option {option} is given twice: in --recipe and as {flag}; keep one")
+        try:
+            options[option] = _parse(option, raw, flag)
+        except ValueError as error:
+            _fail(str(error))
+    return name, options
+
+
+def parse_recipe(recipe: str) -> tuple:
+    """``'xmtc-pos^k=3,encoder="none"'`` -> ``("xmtc-pos", {"k": 3, "encoder": "none"})``."""
+    from .registration import OPTIONS_SEPARATOR, check_recipe_options
+
+    try:
+        check_recipe_options(recipe)  # the form and the option names, as for `attack`
+    except SystemExit as error:
+        _fail(str(error).replace("textattack-xmtc: error: ", "", 1))
+    name, _, text = recipe.partition(OPTIONS_SEPARATOR)
+    if not text:
+        return name, {}
+    call = ast.parse(f"f({text})", mode="eval").body
+    options = {}
+    for keyword in call.keywords:
+        try:
+            options[keyword.arg] = ast.literal_eval(keyword.value)
+        except ValueError:
+            _fail(f"--recipe {recipe}: the value of {keyword.arg} must be a number, True/False or a "
+                  "quoted text (encoder=\"none\")")
+    return name, options
