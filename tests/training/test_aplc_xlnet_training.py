@@ -103,12 +103,13 @@ def test_training_is_deterministic_given_the_seed():
     assert not torch.equal(first.model.state_dict()[key], other.model.state_dict()[key])
 
 
-def test_test_labels_unknown_to_training_are_ignored():
+def test_test_labels_unknown_to_training_count_as_misses():
     train = synthetic_corpus(30, seed=5)
     test = Corpus(["oil barrel word1 .", "gold mine .", "wheat gold ."], [["crude"], ["gold"], ["grain", "gold"]])
     wrapper, metrics = train_aplc_xlnet(train, test, epochs=1, batch_size=16, **SMALL)
-    assert metrics["test_documents"] == 2 and metrics["test_documents_skipped"] == 1
-    assert evaluate(wrapper, test)["test_documents"] == 2
+    assert metrics["test_documents"] == 3 and metrics["test_documents_skipped"] == 0
+    assert metrics["unknown_label_documents"] == 2 and metrics["unknown_labels"] == 1
+    assert evaluate(wrapper, test)["test_documents"] == 3
 
 
 def test_unknown_or_fixed_settings_are_refused(tmp_path):

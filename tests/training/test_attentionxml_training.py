@@ -77,11 +77,12 @@ def test_training_is_deterministic_given_the_seed():
                            other.model.state_dict()["attention.attention.weight"])
 
 
-def test_test_labels_unknown_to_training_are_ignored():
+def test_test_labels_unknown_to_training_count_as_misses():
     train = synthetic_corpus(40, seed=5)
     test = Corpus(["oil barrel word1", "gold mine", "wheat gold"], [["crude"], ["gold"], ["grain", "gold"]])
     _, metrics = train_attentionxml(train, test, epochs=1, batch_size=16, **SMALL)
-    assert metrics["test_documents"] == 2 and metrics["test_documents_skipped"] == 1
+    assert metrics["test_documents"] == 3 and metrics["test_documents_skipped"] == 0
+    assert metrics["unknown_label_documents"] == 2 and metrics["unknown_labels"] == 1
 
 
 def test_glove_initialisation_and_train_truncation():
