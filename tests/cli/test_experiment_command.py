@@ -159,3 +159,24 @@ def test_help_names_the_options_their_defaults_and_an_example():
     for text in ("--workers", "(default: 1)", "--backend {local,ray}", "--ray-address", "--xmtc-encoder",
                  "--num-targets", "example:", "textattack-xmtc experiment --model"):
         assert text in result.stdout, text
+
+
+def test_recipe_options_come_from_the_recipe_syntax_and_the_flags_once(capsys):
+    from textattack_xmtc.cli.experiment import _recipe_options, build_parser, parse_recipe
+
+    assert parse_recipe('xmtc-neg^k=3,encoder="none",fill_candidates=True') == (
+        "xmtc-neg", {"k": 3, "encoder": "none", "fill_candidates": True})
+    args = build_parser().parse_args(["--model", "m", "--targets", "t", "--out", "o", "--recipe", "xmtc-pos^k=3",
+                                      "--xmtc-encoder", "none", "--threads", "2", "--xmtc-fill-candidates", "yes"])
+    assert _recipe_options(args) == ("xmtc-pos", {"k": 3, "encoder": "none", "threads": 2, "fill_candidates": True})
+    for recipe, flags, message in [("xmtc-pos^k=3", ["--xmtc-k", "4"], "recipe option k is given twice"),
+                                   ("xmtc-pos^kk=3", [], "unknown recipe option 'kk'"),
+                                   ("xmtc-pos^encoder=none", [], "must be a number, True/False or a quoted text")]:
+        args = build_parser().parse_args(["--model", "m", "--targets", "t", "--out", "o", "--recipe", recipe,
+                                          *flags])
+        with pytest.raises(SystemExit) as exit_:
+            _recipe_options(args)
+        assert exit_.value.code == 2
+        error = capsys.readouterr().err
+        assert error.startswith("textattack-xmtc experiment: error: ") and error.count("\n") == 1, error
+        assert message in error, error
