@@ -7,6 +7,7 @@ through ``main(argv)``, which is what the console script calls.
 import collections
 import json
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -162,3 +163,14 @@ def test_an_existing_file_is_kept_unless_overwrite(tiny_attentionxml_dir, datase
 def test_the_targets_file_must_be_named_jsonl(tmp_path, capsys):
     status = main(["--model", "m", "--data", "d", "--out", str(tmp_path / "targets.txt")])
     assert "a .jsonl suffix" in one_error_line(capsys, status)
+
+
+def test_help_shows_defaults_and_an_example_without_loading_textattack():
+    code = ("import sys; from textattack_xmtc.cli.select_targets import build_parser; "
+            "print(build_parser().format_help()); "
+            "assert 'textattack' not in sys.modules and 'torch' not in sys.modules, 'help loads too much'")
+    result = run(sys.executable, "-c", code, env={"PYTHONPATH": str(REPO)}, timeout=60)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "usage: textattack-xmtc select-targets" in result.stdout
+    assert "(default 50, adv-xmtc's default; its released run used 100)" in " ".join(result.stdout.split())
+    assert "example:\n  textattack-xmtc select-targets --model" in result.stdout

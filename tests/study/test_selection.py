@@ -171,6 +171,8 @@ def test_prediction_is_streamed_in_batches(victim):
 def test_ties_rank_the_lower_index_first_and_logits_are_ranked_as_given():
     scores = torch.tensor([[1.0, 2.0, 2.0, 0.0, 2.0], [40.0, 30.0, 50.0, 20.0, 45.0]])
     assert top_k_lower_index_first(scores, 3).tolist() == [[1, 2, 4], [2, 4, 0]]
+    # torch.topk returns equal scores in no promised order (on CPU e.g. [8, 6, 7] of ten zeros)
+    assert top_k_lower_index_first(torch.zeros(2, 10), 3).tolist() == [[0, 1, 2], [0, 1, 2]]
     # float32 sigmoids of these logits all equal 1.0: ranking them would tie everything
     assert len(set(torch.sigmoid(scores[1]).tolist())) == 1
 
