@@ -146,11 +146,21 @@ def test_bad_inputs_are_one_line_and_lose_nothing(tiny_attentionxml_dir, targets
     line = one_line_error(run(*command(tiny_attentionxml_dir, other_labels, out)))
     assert "does not fit the model's label set" in line and "'chemistry'" in line
 
-    line = one_line_error(run(*command(tiny_attentionxml_dir, targets, out, "--xmtc-k", "two")))
-    assert "--xmtc-k must be an integer, got 'two'" in line
-    line = one_line_error(run(*command(tiny_attentionxml_dir, targets, out, "--workers", "0")))
-    assert "workers must be at least 1" in line
     assert {path.name: path.read_bytes() for path in out.iterdir()} == kept
+
+
+@pytest.mark.parametrize("flags, message", [(["--xmtc-k", "two"], "--xmtc-k must be an integer, got 'two'"),
+                                            (["--workers", "0"], "workers must be at least 1"),
+                                            (["--backend", "slurm"], "invalid choice: 'slurm'")])
+def test_bad_option_values_are_one_line_before_any_work(tmp_path, capsys, flags, message):
+    from textattack_xmtc.cli.experiment import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(command("no-model", "no-targets.jsonl", tmp_path / "run", *flags)[2:])
+    error = capsys.readouterr().err
+    assert exit_.value.code == 2 and error.startswith("textattack-xmtc experiment: error: "), error
+    assert message in error and error.count("\n") == 1, error
+    assert not (tmp_path / "run").exists()
 
 
 def test_help_names_the_options_their_defaults_and_an_example():
