@@ -16,7 +16,7 @@ import torch
 from textattack_xmtc.datasets import Corpus, read_targets
 from textattack_xmtc.study.bins import BinSizeError
 from textattack_xmtc.study.selection import (
-    SelectionError, positive_pairs, predict_top_k, select_targets, top_k_lower_index_first, write_jsonl)
+    SelectionError, positive_pairs, predict_top_k, select_targets, write_jsonl)
 
 LABELS = [f"l{i}" for i in range(8)]
 FREQUENCIES = dict(zip(LABELS, [0, 1, 2, 3, 4, 5, 8, 9]))
@@ -170,9 +170,11 @@ def test_prediction_is_streamed_in_batches(victim):
 
 def test_ties_rank_the_lower_index_first_and_logits_are_ranked_as_given():
     scores = torch.tensor([[1.0, 2.0, 2.0, 0.0, 2.0], [40.0, 30.0, 50.0, 20.0, 45.0]])
-    assert top_k_lower_index_first(scores, 3).tolist() == [[1, 2, 4], [2, 4, 0]]
+    from textattack_xmtc.metrics.ranking import top_k_indices  # the one top-k selection uses
+
+    assert top_k_indices(scores, 3).tolist() == [[1, 2, 4], [2, 4, 0]]
     # torch.topk returns equal scores in no promised order (on CPU e.g. [8, 6, 7] of ten zeros)
-    assert top_k_lower_index_first(torch.zeros(2, 10), 3).tolist() == [[0, 1, 2], [0, 1, 2]]
+    assert top_k_indices(torch.zeros(2, 10), 3).tolist() == [[0, 1, 2], [0, 1, 2]]
     # float32 sigmoids of these logits all equal 1.0: ranking them would tie everything
     assert len(set(torch.sigmoid(scores[1]).tolist())) == 1
 
@@ -184,7 +186,7 @@ def test_positive_pairs_follow_documents_then_ranks():
 def test_nan_scores_are_an_error_naming_the_model(table_victim):
     test, table, _ = scenario()
     table[test.texts[5]] = [math.nan] * len(LABELS)
-    with pytest.raises(SelectionError, match="my-model returned NaN or infinite scores .*document 5"):
+    with pytest.raises(SelectionError, match="model my-model gave NaN or infinite scores for document 6"):
         select_targets(table_victim(table, LABELS), test, training_corpus().label_counts(), k=K,
                        bin_size=2, model_name="my-model")
 

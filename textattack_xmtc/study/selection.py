@@ -84,52 +84,17 @@ def predict_top_k(wrapper, texts: Sequence[str], k: int, batch_size: int = DEFAU
 
         top = predict_top_k(victim, corpus.texts, k=5)
     """
-    import torch
-
-    from ..training.common import progress_bar
+    from ..metrics.ranking import NonFiniteScoresError
+    from ..training.evaluation import stream_top_k
 
     if isinstance(k, bool) or not isinstance(k, int) or k < 1:
         raise SelectionError(f"k must be a positive integer, got {k!r}")
-    texts = list(texts)
-    order = np.argsort([-len(text) for text in texts], kind="stable")
-    top = np.zeros((len(texts), k), dtype=np.int64)
-    steps = range(0, len(order), batch_size)
-    with torch.inference_mode():
-        for start in progress_bar(steps, progress, desc="predicting top-k", unit="batch"):
-            rows = order[start:start + batch_size]
-            # Top-k on the model's device: only [B, k] indices come back to the CPU.
-            scores = torch.as_tensor(wrapper([texts[i] for i in rows])).float()
-            _check_finite(scores, rows, model_name)
-            top[rows] = top_k_lower_index_first(scores, k)
-    return top
-
-
-def _check_finite(scores: "torch.Tensor", rows: np.ndarray, model_name: str) -> None:
-    bad = (~scores.isfinite()).any(dim=1).nonzero()
-    if len(bad):
-        document = int(rows[int(bad[0])])
-        raise SelectionError(f"{model_name} returned NaN or infinite scores (first for test document "
-                             f"{document}); the model's weights or its input are broken, no ranking exists")
-
-
-def top_k_lower_index_first(scores: "torch.Tensor", k: int) -> np.ndarray:
-    """Top-k indices of each row of ``scores`` [B, L], best first; equal scores rank by lower index.
-
-    ``torch.topk`` orders ties arbitrarily; here every label tied with the
-    k-th score is a candidate, and a stable sort over the ascending indices
-    settles the order.
-    """
-    import torch
-
-    if k > scores.shape[1]:
-        raise SelectionError(f"k={k} but the model has only {scores.shape[1]} labels")
-    kth = torch.topk(scores, k, dim=1).values[:, -1:]
-    result = np.empty((scores.shape[0], k), dtype=np.int64)
-    for row, (values, threshold) in enumerate(zip(scores, kth)):
-        candidates = (values >= threshold).nonzero().flatten()  # ascending indices
-        ranked = torch.sort(values[candidates], descending=True, stable=True).indices[:k]
-        result[row] = candidates[ranked].cpu().numpy()
-    return result
+    if k > len(wrapper.labels):
+        raise SelectionError(f"k={k} but the model has only {len(wrapper.labels)} labels")
+    try:  # the one streaming top-k, shared with `evaluate` and `train`
+        return stream_top_k(wrapper, texts, k, batch_size=batch_size, progress=progress, model_name=model_name)
+    except NonFiniteScoresError as error:
+        raise SelectionError(f"{error}; no ranking exists") from None
 
 
 # -- 2. positive pairs and training frequencies -------------------------------

@@ -59,7 +59,8 @@ def predict_scores(wrapper, texts: Sequence[str], batch_size: int = 128, progres
     return scores
 
 
-def stream_top_k(wrapper, texts: Sequence[str], k: int, batch_size: int = 128, progress: bool = False) -> np.ndarray:
+def stream_top_k(wrapper, texts: Sequence[str], k: int, batch_size: int = 128, progress: bool = False,
+                 model_name: Optional[str] = None) -> np.ndarray:
     """The model's top-k label indices per text, best first, as int64 [N, min(k, L)]; ties by lower index.
 
     Scores are ranked as the wrapper gives them (a sigmoid would not change
@@ -79,7 +80,7 @@ def stream_top_k(wrapper, texts: Sequence[str], k: int, batch_size: int = 128, p
             ranked[rows] = top_k_indices(batch, k)
         except NonFiniteScoresError:
             bad = int(rows[int(torch.nonzero(~torch.isfinite(batch).all(dim=1))[0])])
-            name = getattr(wrapper, "source", "") or type(wrapper).__name__
+            name = model_name or getattr(wrapper, "source", "") or type(wrapper).__name__
             raise NonFiniteScoresError(f"model {name} gave NaN or infinite scores for document {bad + 1} "
                                        f"(its weights or inputs are broken)") from None
     return ranked
