@@ -176,7 +176,7 @@ def _num(value: Optional[float]) -> str:
 
 
 def print_table(model: str, metrics: dict, pos: Dict[str, dict], neg: Dict[str, dict]) -> None:
-    overall = metrics.get("overall", metrics)
+    overall = metrics.get("metrics", metrics)  # evaluate --json: {"metrics": {"P@1": ...}, ...}
     scores = ", ".join(f"{name} {overall[name]:.4f}" for name in ("P@1", "P@5", "nDCG@5", "PSP@5")
                        if isinstance(overall.get(name), (int, float)))
     print(f"\n{model}: {scores}")

@@ -103,8 +103,9 @@ def test_a_damaged_row_before_the_last_is_an_error_not_a_silent_loss(tiny_attent
     ({"seed": 3}, "was made with seed 0, not 3"),
     ({"options": {"encoder": "none", "k": 2, "threads": 1}}, "recipe option k=5, not k=2"),
 ])
-def test_a_run_directory_with_other_settings_is_refused_and_kept(tiny_attentionxml_dir, targets, tmp_path,
-                                                                 change, named):
+def test_a_run_directory_with_other_settings_is_refused_and_kept(tiny_attentionxml_dir, tmp_path, change, named):
+    # Rows without an "attack" field: every recipe attacks them (select-targets' rows name theirs).
+    targets = write_targets(tmp_path / "targets.jsonl", [dict(row, attack=None) for row in targets_rows(8)])
     out = tmp_path / "run"
     run_experiment(config(tiny_attentionxml_dir, targets, out, num_targets=2), log=lambda _: None)
     before = {path.name: path.read_bytes() for path in out.iterdir()}
@@ -233,3 +234,19 @@ def test_the_plain_summary_gives_the_papers_table_overall_and_per_bin_in_frequen
     text = _plain_summary(rows)
     assert text.index("all targets (3 targets)") < text.index("bin 2-9 (2 targets)") < text.index("bin 10-20 (1 ")
     assert "50.00%" in text and "100.00%" in text and "66.67%" in text
+
+
+def test_rows_drawn_for_the_other_attack_are_left_out_not_skipped(tiny_attentionxml_dir, tmp_path):
+    rows = targets_rows(6)
+    for row in rows[1::2]:
+        row["attack"] = "neg"
+    mixed = write_targets(tmp_path / "mixed.jsonl", rows)
+    messages = []
+    done = run_experiment(config(tiny_attentionxml_dir, mixed, tmp_path / "pos"), log=messages.append)
+    assert [row["target_number"] for row in done] == [0, 2, 4]  # numbered by their row in the file
+    assert {row["attack_kind"] for row in done} == {"pos"}
+    assert any("3 of 6 target rows were selected for the other attack" in message for message in messages)
+    only_pos = write_targets(tmp_path / "pos.jsonl", [row for row in rows if row["attack"] == "pos"])
+    with pytest.raises(ExperimentError, match="no row of the targets file is for xmtc-neg"):
+        run_experiment(config(tiny_attentionxml_dir, only_pos, tmp_path / "neg", recipe="xmtc-neg"),
+                       log=lambda _: None)

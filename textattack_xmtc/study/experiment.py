@@ -89,7 +89,7 @@ def run_experiment(config: ExperimentConfig, log: Callable[[str], None] = None) 
     config.validate()
     victim = _load_victim(config.model)
     targets_path = Path(config.targets).expanduser().resolve()
-    tasks = _read_tasks(targets_path, victim.labels, config.targets)
+    tasks = _for_this_attack(_read_tasks(targets_path, victim.labels, config.targets), config.recipe, log)
     resolved = resolve_recipe_options(config.recipe, victim, config.options)
     settings = run_settings(config.model, victim.identity(), config.recipe, resolved, targets_path,
                             len(tasks), config.seed)
@@ -134,6 +134,31 @@ def _read_tasks(path: Path, labels: Sequence[str], given: str) -> List[Task]:
             message = f"--targets {given} does not fit the model's label set: {message}"
         raise ExperimentError(message) from None
     return [(number, inputs["text"], str(target)) for number, (inputs, target) in enumerate(dataset)]
+
+
+# The value of a targets row's "attack" field that each targeted recipe attacks.
+RECIPE_KINDS = {"xmtc-pos": "pos", "xmtc-neg": "neg"}
+
+
+def _for_this_attack(tasks: List[Task], recipe: str, log: Callable[[str], None]) -> List[Task]:
+    """Leave out the rows ``select-targets`` drew for the other targeted attack (they would only be skipped).
+
+    Rows keep their ``target_number`` (their row in the file); rows without an
+    ``attack`` field are attacked by every recipe.
+    """
+    from ..datasets.targets import XMTCTarget
+
+    kind = RECIPE_KINDS.get(recipe)
+    if kind is None:
+        return tasks
+    kept = [task for task in tasks if XMTCTarget.parse(task[2]).attack in (None, kind)]
+    if len(kept) < len(tasks):
+        log(f"{len(tasks) - len(kept)} of {len(tasks)} target rows were selected for the other attack "
+            f"(their 'attack' field is not {kind!r}): {recipe} attacks the other {len(kept)}")
+    if not kept:
+        raise ExperimentError(f"no row of the targets file is for {recipe} (every 'attack' field is "
+                              f"another kind): run select-targets with --attacks {kind}, or another --recipe")
+    return kept
 
 
 def resolve_recipe_options(recipe: str, victim, options: dict) -> dict:
