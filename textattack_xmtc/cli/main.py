@@ -66,8 +66,12 @@ RECIPE_HELP = _recipe_help()
 
 DESCRIPTION = """Adversarial attacks on extreme multilabel text classifiers (TextAttack plugin).
 
-subcommands of this package:
-  train        train a victim model (AttentionXML or APLC-XLNet) and print its test P@k
+subcommands of this package (each with --help):
+  train           train a victim model (AttentionXML or APLC-XLNet) and print its test P@k
+  evaluate        P@k, nDCG@k and PSP@k of a model on a dataset, overall and per frequency bin
+  select-targets  the paper's targets: true top-k labels (pos) and drawn false ones (neg) per bin
+  experiment      attack every target of a targets file, resumably (--workers N, --backend ray)
+  report          the paper's table per bin, plots, HTML and Markdown from experiment runs
 
 every other command is TextAttack's, with our recipes (xmtc-pos, xmtc-neg,
 xmtc-untargeted), models and target files registered, e.g.:
