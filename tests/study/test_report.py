@@ -134,3 +134,16 @@ def test_default_label_is_the_model_name_and_recipe():
         "attentionxml-reuters21578 · xmtc-neg")
     assert default_label({"model": "x", "victim": {"source": "/models/bce-eurlex/"}, "recipe": "xmtc-pos"}) == (
         "bce-eurlex · xmtc-pos")
+
+
+def test_without_similarity_the_similarity_columns_are_dashes_in_both_definitions():
+    # encoder none and no hit: results_all's average similarity was shown as 0.000 (a vacuous mean)
+    rows = [row("failed", 50, similarity=None), row("failed", 40, similarity=None)]
+    overall = by_name(summarize(rows))["overall"]
+    assert overall.results_all.average_similarity is None
+    assert overall.results_all.success_rate_high_similarity is None
+    overall_lines = [line.split() for line in summary_text(rows).splitlines() if line.startswith("overall")]
+    assert [line[3:6] for line in overall_lines] == [["0.0%", "-", "-"]] * 2  # success, sim>0.8, avg sim
+    # with an encoder, failures count 0 for results_all
+    rows = [row("failed", 50, similarity=0.7)]
+    assert by_name(summarize(rows))["overall"].results_all.average_similarity == 0.0

@@ -25,6 +25,7 @@ Usage::
 from __future__ import annotations
 
 import base64
+import dataclasses
 import difflib
 import html
 import json
@@ -204,11 +205,18 @@ def group_by_bin(rows: Iterable[Mapping]) -> Dict[str, List[Mapping]]:
 def summarize_group(name: str, rows: Sequence[Mapping]) -> GroupSummary:
     attacked = [row for row in rows if row["status"] != "skipped"]
     frequencies = bin_range(name)
+    results_all, plot_results = paper_metrics(rows), plot_results_metrics(rows)
+    if not any(row.get("similarity") is not None for row in attacked):
+        # No encoder (or no attacked row): with no hit either, the metrics' vacuous 0.0 is not a similarity.
+        results_all = dataclasses.replace(results_all, success_rate_high_similarity=None,
+                                          average_similarity=None)
+        plot_results = dataclasses.replace(plot_results, success_rate_high_similarity=None,
+                                           average_similarity=None)
     return GroupSummary(
         name=name,
         targets=len(rows),
-        results_all=paper_metrics(rows),
-        plot_results=plot_results_metrics(rows),
+        results_all=results_all,
+        plot_results=plot_results,
         mean_queries=_mean(row.get("queries") for row in attacked),
         mean_seconds=_mean(row.get("seconds") for row in attacked),
         min_frequency=frequencies[0] if frequencies else None,
