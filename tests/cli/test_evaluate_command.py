@@ -89,6 +89,8 @@ def table_rows(out):
     (["--propensity-a", "nan"], "argument --propensity-a"),
     (["--model", "/nonexistent/model"], "--model /nonexistent/model"),
     (["--json", "/nonexistent/dir/out.json"], "directory /nonexistent/dir does not exist"),
+    pytest.param(["--device", "cuda"], "on device cuda", marks=pytest.mark.skipif(
+        __import__("torch").cuda.is_available(), reason="CUDA is there")),  # was an AssertionError
 ])
 def test_user_mistakes_are_one_error_line(arguments, message, tiny_attentionxml_dir, dataset, capsys):
     # argparse keeps the last --model / --data: a mistaken one replaces the good one.
@@ -116,3 +118,16 @@ def test_help_states_the_decisions_and_an_example():
     assert done.returncode == 0
     for text in ("counted", "sum to the overall P@k", "default: 50", "AmazonCat-13K 0.6/2.6", "example:"):
         assert text in " ".join(done.stdout.split()), text
+
+
+def test_training_data_without_the_models_labels_is_an_error(tiny_attentionxml_dir, dataset, tmp_path, capsys):
+    # An empty train split was a math domain error traceback; one without the model's labels, silent 0s.
+    empty = tmp_path / "empty-train"
+    empty.mkdir()
+    for split in ("train", "test"):
+        write_split(empty, split, synthetic_corpus(0, 0))
+    assert main(["--model", str(tiny_attentionxml_dir), "--data", str(dataset), "--train-data", str(empty),
+                 "--quiet"]) == 2
+    captured = capsys.readouterr()
+    assert captured.err.startswith("textattack-xmtc evaluate: error: none of the 0 training documents")
+    assert captured.err.count("\n") == 1 and captured.out == ""

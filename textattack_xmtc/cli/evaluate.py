@@ -192,6 +192,8 @@ def _load_model(args: argparse.Namespace):
         return load_victim(args.model, device=args.device)
     except (ModelLoadError, FileNotFoundError, RuntimeError) as error:
         raise _UsageError(f"--model {args.model}: {error}") from None
+    except AssertionError as error:  # torch without CUDA, asked for --device cuda
+        raise _UsageError(f"--model {args.model} on device {args.device}: {error}") from None
 
 
 def _json_document(args: argparse.Namespace, wrapper, summary) -> dict:

@@ -165,6 +165,11 @@ def evaluate_victim(wrapper, test: Corpus, train: Optional[Corpus] = None, prope
     _require_known_labels(truth, len(wrapper.labels), test)
     notes: List[str] = []
     frequencies = training_frequencies(wrapper, train) if train is not None else None
+    if frequencies is not None and not any(frequencies.values()):
+        # Every frequency 0 (an empty file, another label set): PSP@k and the bins would be silently wrong.
+        raise NoKnownLabelsError(
+            f"none of the {len(train)} training documents of {train.source or train.name} has a label the "
+            "model knows, so there are no training frequencies; give the model's training data (--train-data)")
     if frequencies is None:
         notes.append("no training data: PSP@k and the per-bin figures need training label frequencies")
     bins = _bins_or_note(frequencies, bin_size, strict_bin_size, notes) if frequencies is not None else None
