@@ -115,6 +115,11 @@ def one_error_line(capsys, status):
     (["--bin-size", "9"], "bin size 9 is larger than the"),
     (["--split", "tset"], "has no 'tset' split"),
     (["--k", "4"], "k=4 but the model has only 4 labels"),
+    (["--bin-size", "0"], "argument --bin-size: expected an integer from 1"),  # was argparse's usage block
+    (["--seed", "-1"], "argument --seed: expected an integer from 0"),
+    (["--per-bin", "0", "--neg-per-bin", "0"], "no target selected"),  # was an IndexError after writing
+    pytest.param(["--device", "cuda"], "on device cuda", marks=pytest.mark.skipif(
+        __import__("torch").cuda.is_available(), reason="CUDA is there")),  # was an AssertionError
 ])
 def test_bad_options_are_one_line(tiny_attentionxml_dir, dataset_dir, tmp_path, capsys, extra, message):
     status = main(["--model", str(tiny_attentionxml_dir), "--data", str(dataset_dir),
@@ -174,3 +179,14 @@ def test_help_shows_defaults_and_an_example_without_loading_textattack():
     assert "usage: textattack-xmtc select-targets" in result.stdout
     assert "(default 50, adv-xmtc's default; its released run used 100)" in " ".join(result.stdout.split())
     assert "example:\n  textattack-xmtc select-targets --model" in result.stdout
+
+
+def test_training_data_without_the_models_labels_is_refused(tiny_attentionxml_dir, dataset_dir, tmp_path, capsys):
+    # An empty train split made every frequency 0: one bin "0-0", written without a word.
+    empty = tmp_path / "empty-train"
+    empty.mkdir()
+    write_split(empty, "train", [], [])
+    status = main(["--model", str(tiny_attentionxml_dir), "--data", str(dataset_dir), "--train-data", str(empty),
+                   "--out", str(tmp_path / "t.jsonl"), *OPTIONS])
+    assert "the training data has no document with a label of" in one_error_line(capsys, status)
+    assert not (tmp_path / "t.jsonl").exists()

@@ -209,6 +209,19 @@ def test_a_model_sharing_no_label_with_the_data_is_an_error(table_victim):
         select_targets(other, test, training_corpus().label_counts(), k=K, bin_size=2)
 
 
+def test_training_counts_without_the_models_labels_are_an_error(victim):
+    test, _, _ = scenario()
+    with pytest.raises(SelectionError, match="the training data has no document with a label of my-model"):
+        select_targets(victim, test, {"zz": 3}, k=K, bin_size=2, model_name="my-model")
+
+
+def test_selecting_no_target_at_all_is_an_error(victim):
+    with pytest.raises(SelectionError, match="no target selected"):
+        select(victim, per_bin=0, neg_per_bin=0)
+    with pytest.raises(SelectionError, match="no target selected"):
+        select(victim, per_bin=0, attacks=("pos",))
+
+
 def test_writing_refuses_an_existing_file(tmp_path):
     path = tmp_path / "targets.jsonl"
     path.write_text("keep me\n")

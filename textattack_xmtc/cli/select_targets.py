@@ -39,8 +39,16 @@ class UserError(Exception):
     """A mistake on the command line or in the inputs: printed as one line, exit status 2."""
 
 
+class _OneLineParser(argparse.ArgumentParser):
+    """argparse with the error as ONE stderr line (no usage block) and exit status 2."""
+
+    def error(self, message: str):
+        print(f"{PROG}: error: {message} (see --help)", file=sys.stderr)
+        raise SystemExit(2)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _OneLineParser(
         prog=PROG, epilog=EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Select the paper's attack targets (Qaraei & Babbar, arXiv:2112.07512): positive and\n"
                     "negative targets per label-frequency bin, written as a targets file that\n"
@@ -94,7 +102,10 @@ def _integer(low: int):
 
 
 def main(argv: List[str]) -> int:
-    args = _parse(argv)
+    try:
+        args = _parse(argv)
+    except SystemExit as exit_:  # --help (0), or a bad option after its one error line (2)
+        return exit_.code if isinstance(exit_.code, int) else 0
     try:
         out = _check_out(args.out, args.overwrite)
         test, train_counts = _load_data(args.data, args.split, args.train_data)
@@ -163,7 +174,7 @@ def _load_model(model: str, device: Optional[str]):
         return load_victim(model, device=device)
     except (ModelLoadError, FileNotFoundError) as error:
         raise UserError(f"--model {model}: {' '.join(str(error).split())}") from None
-    except (RuntimeError, OSError) as error:  # e.g. an unavailable --device
+    except (RuntimeError, OSError, AssertionError) as error:  # e.g. an unavailable --device (CPU-only torch)
         raise UserError(f"--model {model} on device {device or 'cpu'}: {str(error).splitlines()[0]}") from None
 
 

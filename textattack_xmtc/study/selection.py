@@ -176,6 +176,9 @@ def select_targets(wrapper, test: "Corpus", train_counts: Mapping[str, int], k: 
     if not set(labels) & {name for names in test.labels for name in names}:
         raise SelectionError(f"{model_name} shares no label with the test documents (model labels such as "
                              f"{', '.join(repr(name) for name in labels[:3])}); is it the model of this dataset?")
+    if not any(train_counts.get(name) for name in labels):
+        raise SelectionError(f"the training data has no document with a label of {model_name}, so every "
+                             "training frequency would be 0 (one bin): give the model's training data")
     kept = [document for document, text in enumerate(test.texts) if text.strip()]
     truth = known_label_indices((test.labels[document] for document in kept), labels)
     top = predict_top_k(wrapper, [test.texts[document] for document in kept], k, batch_size, progress,
@@ -196,8 +199,12 @@ def select_targets(wrapper, test: "Corpus", train_counts: Mapping[str, int], k: 
         bin_selection.positives = bin_selection.positives if "pos" in attacks else []
         bin_selection.negatives = bin_selection.negatives if "neg" in attacks else []
     known = set(labels)
-    return TargetSelection(selected, len(kept), len(test) - len(kept),
-                           sum(any(name not in known for name in names) for names in test.labels))
+    chosen = TargetSelection(selected, len(kept), len(test) - len(kept),
+                             sum(any(name not in known for name in names) for names in test.labels))
+    if not chosen.rows():
+        raise SelectionError(f"no target selected (per_bin {per_bin}, neg_per_bin {neg_per_bin}, attacks "
+                             f"{'/'.join(attacks)}): raise --per-bin or --neg-per-bin")
+    return chosen
 
 
 def _group_by_bin(pairs: List[Tuple[int, int]], bins: List[FrequencyBin],
