@@ -144,7 +144,7 @@ def test_fine_tuning_starts_from_the_pretrained_encoder(pretrained_dir, monkeypa
     original = XLNetModel.from_pretrained(str(pretrained_dir)).state_dict()
     captured = {}
 
-    def no_training(network, encoded, targets, epochs, batch_size, lrs, rng, device, progress):
+    def no_training(network, encoded, targets, pos_weight, epochs, batch_size, lrs, rng, device, progress):
         captured["state"] = {key: value.clone() for key, value in network.transformer.state_dict().items()}
         captured["groups"] = {group["name"]: group["lr"] for group in aplc_xlnet._parameter_groups(network, lrs)}
         captured["max_piece_rows"] = max(len(ids) for ids in encoded)

@@ -60,3 +60,90 @@ def test_sizes_that_do_not_fit_are_one_error_line(tmp_path, capsys):
     assert run_train(args) == 2
     assert "d_model 8 is not a multiple of n_head 3" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+# -- --loss bce|pw|pw-cb and its parameters -------------------------------------------
+
+@pytest.mark.parametrize("arguments, message", [
+    (("--loss", "focal"), "argument --loss: invalid choice: 'focal'"),
+    (("--loss-beta", "1"), "argument --loss-beta: must be a number in (0, 1), got 1"),
+    (("--loss-beta", "0"), "argument --loss-beta: must be a number in (0, 1), got 0"),
+    (("--loss-beta", "1.5"), "argument --loss-beta: must be a number in (0, 1), got 1.5"),
+    (("--loss-a", "-0.1"), "argument --loss-a: must be a non-negative number, got -0.1"),
+    (("--loss-b", "-1"), "argument --loss-b: must be a non-negative number, got -1"),
+    (("--loss-a", "nan"), "argument --loss-a: must be a non-negative number, got nan"),
+    (("--loss-b", "many"), "argument --loss-b: expected a non-negative number, got 'many'"),
+])
+def test_bad_loss_options_are_one_line_errors(arguments, message, capsys):
+    from textattack_xmtc.cli.main import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["train", "--data", "reuters21578", "--output", "out", *arguments])
+    assert exit_.value.code == 2
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert last.startswith("textattack-xmtc train: error: ") and message in last
+
+
+def test_loss_options_reach_the_trainer():
+    from textattack_xmtc.architectures import get_architecture
+    from textattack_xmtc.training.cli import _trainer_options
+
+    args = parse("--loss", "pw-cb", "--loss-a", "0.6", "--loss-b", "0", "--loss-beta", "0.99")
+    options = _trainer_options(args, get_architecture(args.architecture))
+    assert {key: options[key] for key in ("loss", "loss_a", "loss_b", "loss_beta")} == \
+        {"loss": "pw-cb", "loss_a": 0.6, "loss_b": 0.0, "loss_beta": 0.99}
+    assert not {"loss", "loss_a", "loss_b", "loss_beta"} & set(_trainer_options(parse(), get_architecture(
+        "attentionxml")))  # unset: the trainer's defaults (bce, 0.55, 1.5, 0.9)
+
+
+def test_cli_loss_names_and_defaults_agree_with_the_losses_module():
+    from textattack_xmtc.training import cli, losses
+
+    assert cli.LOSS_NAMES == losses.LOSSES
+    assert cli.LOSS_DEFAULTS == {"loss_a": losses.DEFAULT_A, "loss_b": losses.DEFAULT_B,
+                                 "loss_beta": losses.DEFAULT_BETA}
+
+
+@pytest.mark.parametrize("arguments, message", [
+    (("--loss-a", "0.5"), "error: --loss-a not used by --loss bce"),
+    (("--loss", "pw", "--loss-beta", "0.5"), "error: --loss-beta not used by --loss pw"),
+    (("--loss", "bce", "--loss-b", "1", "--loss-beta", "0.5"), "error: --loss-b, --loss-beta not used by --loss bce"),
+])
+def test_loss_parameters_the_loss_does_not_read_are_refused(arguments, message, tmp_path, capsys):
+    args = add_train_arguments(argparse.ArgumentParser()).parse_args(
+        ["--data", "reuters21578", "--output", str(tmp_path / "out"), *arguments])
+    assert run_train(args) == 2
+    assert capsys.readouterr().err.strip() == message
+    assert not (tmp_path / "out").exists()
+
+
+def test_cli_trains_with_a_rebalanced_loss_and_the_model_records_it(tmp_path, capsys):
+    import json
+
+    from textattack_xmtc.model_wrappers import load_victim
+
+    data = tmp_path / "tiny.jsonl"
+    words = "oil prices rose wheat exports fell company shares profit dividend".split()
+    data.write_text("".join(json.dumps({"text": " ".join(words[i:] + words[:i]), "labels": ["ab"[i % 3 > 0]]})
+                            + "\n" for i in range(12)))
+    args = add_train_arguments(argparse.ArgumentParser()).parse_args(
+        ["--data", str(data), "--output", str(tmp_path / "out"), "--epochs", "1", "--hidden-size", "4",
+         "--emb-size", "4", "--linear-size", "4", "--no-glove", "--quiet", "--loss", "pw-cb", "--loss-beta", "0.5"])
+    assert run_train(args) == 0
+    assert "loss pw-cb" in capsys.readouterr().out
+    loaded = load_victim(str(tmp_path / "out"))
+    assert loaded.training["loss"] == {"name": "pw-cb", "A": 0.55, "B": 1.5, "beta": 0.5}
+
+
+def test_a_corpus_too_small_for_the_weights_is_one_error_line(tmp_path, capsys):
+    import json
+
+    data = tmp_path / "two.jsonl"
+    data.write_text("".join(json.dumps({"text": text, "labels": [label]}) + "\n"
+                            for text, label in (("oil prices rose", "a"), ("wheat exports fell", "b"))))
+    args = add_train_arguments(argparse.ArgumentParser()).parse_args(
+        ["--data", str(data), "--output", str(tmp_path / "out"), "--epochs", "1", "--hidden-size", "4",
+         "--emb-size", "4", "--linear-size", "4", "--no-glove", "--quiet", "--loss", "pw"])
+    assert run_train(args) == 2
+    assert "error: --loss pw needs at least 3 training documents" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()

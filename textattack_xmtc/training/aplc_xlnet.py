@@ -15,7 +15,12 @@ Two settings:
 Labels are ordered by descending training frequency (ties by name), as the
 original ``labels.txt``; the APLC clusters (``adaptive_cutoff``) are chosen
 from those frequencies by :func:`choose_cutoffs` unless given. AdamW with
-linear warmup and decay, gradient clipping, length-bucketed batches.
+linear warmup and decay, gradient clipping, length-bucketed batches. The
+loss is APLC's binary cross-entropy (``loss="bce"``) or a rebalanced variant
+(``pw`` / ``pw-cb``, :mod:`textattack_xmtc.training.losses`) whose per-label
+weights multiply the positive term of each label where APLC scores it: a
+head label's in the head, a tail label's on its product probability in its
+cluster (the cluster nodes themselves are not labels and stay unweighted).
 Deterministic for a given seed on a given machine. Test labels that never
 occur in training are ignored in the test metrics, as for AttentionXML.
 
@@ -51,6 +56,7 @@ from ..models.xlnet_tokenization import (
 )
 from .common import label_matrix, progress_bar, seed_everything, train_epochs
 from .evaluation import finish_training
+from .losses import DEFAULT_A, DEFAULT_B, DEFAULT_BETA, LossSettings
 
 SCRATCH_SIZES = {
     "d_model": 128,
@@ -142,6 +148,10 @@ def train_aplc_xlnet(
     max_length: Optional[int] = None,
     train_max_length: Optional[int] = None,
     vocab_size: Optional[int] = None,
+    loss: str = "bce",
+    loss_a: float = DEFAULT_A,
+    loss_b: float = DEFAULT_B,
+    loss_beta: float = DEFAULT_BETA,
     seed: int = 0,
     device: str = "cpu",
     progress: bool = True,
@@ -158,12 +168,16 @@ def train_aplc_xlnet(
     pieces (what it reads at attack time); ``train_max_length`` (default
     ``max_length``) truncates training texts only, to train faster.
     ``vocab_size`` bounds the SentencePiece model trained from scratch.
+    ``loss`` is ``bce``, ``pw`` or ``pw-cb`` with ``loss_a`` / ``loss_b`` /
+    ``loss_beta`` (:mod:`~textattack_xmtc.training.losses`), recorded in
+    ``wrapper.training["loss"]``.
     Returns the wrapper (on ``device``, eval mode) and a metrics dict (test
     P@k / nDCG@k / PSP@k, timings).
 
     Usage::
 
         wrapper, metrics = train_aplc_xlnet(train, test, pretrained="xlnet-base-cased", epochs=3)
+        wrapper, metrics = train_aplc_xlnet(train, test, loss="pw", loss_a=0.5)
     """
     allowed = set(HEAD_SIZES) | {"dropout"} if pretrained else set(SCRATCH_SIZES)
     unknown = sorted(set(sizes) - allowed)
@@ -172,6 +186,7 @@ def train_aplc_xlnet(
                         f"{' (the pretrained encoder fixes them)' if pretrained else ''}; known: {sorted(allowed)}")
     if not len(train):
         raise ValueError("the training corpus is empty")
+    settings = LossSettings(loss, loss_a, loss_b, loss_beta)
     defaults = PRETRAINED_TRAINING if pretrained else SCRATCH_TRAINING
     epochs = _resolve(epochs, defaults["epochs"])
     batch_size = _resolve(batch_size, defaults["batch_size"])
@@ -214,16 +229,19 @@ def train_aplc_xlnet(
     encoded = [train_inputs.ids(text)
                for text in progress_bar(train.texts, progress, desc="tokenizing", unit="doc", leave=False)]
     targets = label_matrix(train.labels, labels)
+    # In label order, which is the network's output order: aplc_loss hands the head its first
+    # cutoff0 weights and each tail cluster the weights of its label range.
+    pos_weight = settings.pos_weight([counts[name] for name in labels], len(train))
     prepared = time.perf_counter()
 
-    losses = _fit(network, encoded, targets, epochs, batch_size, lrs, rng, device, progress)
+    losses = _fit(network, encoded, targets, pos_weight, epochs, batch_size, lrs, rng, device, progress)
     trained = time.perf_counter()
 
     training = {
         "data": train.name or train.source, "documents": len(train), "epochs": epochs,
         "batch_size": batch_size, "lr_encoder": lrs["encoder"], "lr_summary": lrs["summary"],
         "lr_head": lrs["head"], "train_max_length": cut, "seed": seed,
-        "pretrained": str(pretrained) if pretrained else None,
+        "pretrained": str(pretrained) if pretrained else None, "loss": settings.record(),
         "final_loss": losses[-1] if losses else None,
     }
     wrapper = APLCXLNetWrapper(network.eval(), inputs, labels,
@@ -312,9 +330,11 @@ def _parameter_groups(network: APLCXLNet, lrs: Dict[str, float]) -> List[dict]:
     return [group for group in groups if group["params"]]
 
 
-def _fit(network: APLCXLNet, encoded: List[List[int]], targets: torch.Tensor, epochs: int, batch_size: int,
-         lrs: Dict[str, float], rng: np.random.Generator, device: str, progress: bool) -> List[float]:
+def _fit(network: APLCXLNet, encoded: List[List[int]], targets: torch.Tensor, pos_weight: Optional[torch.Tensor],
+         epochs: int, batch_size: int, lrs: Dict[str, float], rng: np.random.Generator, device: str,
+         progress: bool) -> List[float]:
     """AdamW with linear warmup and decay per parameter group; returns the mean loss of every epoch."""
+    weight = pos_weight.to(device) if pos_weight is not None else None
     optimizer = torch.optim.AdamW(_parameter_groups(network, lrs))
     lengths = np.array([len(ids) for ids in encoded])
     steps_per_epoch = math.ceil(len(encoded) / batch_size)
@@ -331,7 +351,7 @@ def _fit(network: APLCXLNet, encoded: List[List[int]], targets: torch.Tensor, ep
 
     def batch_loss(rows: np.ndarray) -> torch.Tensor:
         batch = {key: value.to(device) for key, value in pad_left([encoded[i] for i in rows]).items()}
-        return network.loss(network.scores(**batch), targets[torch.as_tensor(rows)].to(device))
+        return network.loss(network.scores(**batch), targets[torch.as_tensor(rows)].to(device), weight)
 
     return train_epochs(network, optimizer, batch_loss, lengths, epochs=epochs, batch_size=batch_size, rng=rng,
                         progress=progress, clip=GRADIENT_CLIP, scheduler=scheduler, rate="learning rates")

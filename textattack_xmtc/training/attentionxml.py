@@ -1,8 +1,10 @@
 """Train an AttentionXML victim on a :class:`~textattack_xmtc.datasets.corpus.Corpus`.
 
-Binary cross-entropy on the logits, Adam, GloVe 50-d initial embeddings, a
-vocabulary built from the training texts. Deterministic for a given seed on
-a given machine (shuffling and dropout draw from seeded generators).
+Binary cross-entropy on the logits (``loss="bce"``) or its rebalanced
+variants ``pw`` / ``pw-cb`` (:mod:`textattack_xmtc.training.losses`), Adam,
+GloVe 50-d initial embeddings, a vocabulary built from the training texts.
+Deterministic for a given seed on a given machine (shuffling and dropout
+draw from seeded generators).
 
 Labels are the sorted label names of the TRAINING corpus. Test labels that
 never occur in training cannot be predicted: they are ignored in the test
@@ -22,7 +24,6 @@ from typing import Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 import torch
-from torch import nn
 
 from ..datasets.corpus import Corpus
 from ..model_wrappers.attentionxml import AttentionXMLWrapper
@@ -37,6 +38,7 @@ from ..models.tokenization import (
 )
 from .common import label_matrix, progress_bar, seed_everything, train_epochs
 from .evaluation import evaluate, finish_training, format_report, predict_scores
+from .losses import DEFAULT_A, DEFAULT_B, DEFAULT_BETA, LossSettings, weighted_bce_with_logits
 
 DEFAULTS = {
     "emb_size": 50,
@@ -72,6 +74,10 @@ def train_attentionxml(
     vocab_max_size: Optional[int] = None,
     min_count: int = 1,
     glove_init: bool = True,
+    loss: str = "bce",
+    loss_a: float = DEFAULT_A,
+    loss_b: float = DEFAULT_B,
+    loss_beta: float = DEFAULT_BETA,
     seed: int = 0,
     device: str = "cpu",
     progress: bool = True,
@@ -84,19 +90,24 @@ def train_attentionxml(
     ``layers_num``, ``linear_size``, ``dropout``, ``emb_dropout``; defaults in
     :data:`DEFAULTS`). ``max_length`` is the saved model's truncation (what it
     reads at attack time); ``train_max_length`` (default ``max_length``)
-    truncates the training texts only, to train faster. Returns the wrapper
+    truncates the training texts only, to train faster. ``loss`` is ``bce``,
+    ``pw`` or ``pw-cb`` with Jain et al.'s ``loss_a`` / ``loss_b`` and the
+    class-balance ``loss_beta`` (:mod:`~textattack_xmtc.training.losses`);
+    it is recorded in ``wrapper.training["loss"]``. Returns the wrapper
     (on ``device``, eval mode) and a metrics dict (test P@k / nDCG@k / PSP@k,
     timings, sizes).
 
     Usage::
 
         wrapper, metrics = train_attentionxml(train, test, hidden_size=64, epochs=5, seed=1)
+        wrapper, metrics = train_attentionxml(train, test, loss="pw-cb", loss_beta=0.99)
     """
     unknown = sorted(set(config_overrides) - set(DEFAULTS))
     if unknown:
         raise TypeError(f"unknown AttentionXML settings {unknown}; known: {sorted(DEFAULTS)}")
     if not len(train):
         raise ValueError("the training corpus is empty")
+    settings = LossSettings(loss, loss_a, loss_b, loss_beta)
     started = time.perf_counter()
     seed_everything(seed)
     rng = np.random.default_rng(seed)
@@ -115,15 +126,17 @@ def train_attentionxml(
     lookup = tokenizer.word_to_id
     encoded = [[lookup.get(word, 1) for word in tokens[:cut]] or [1] for tokens in token_lists]
     targets = label_matrix(train.labels, labels)
+    counts = train.label_counts()
+    pos_weight = settings.pos_weight([counts[name] for name in labels], len(train))
     prepared = time.perf_counter()
 
-    losses = _fit(network, tokenizer, encoded, targets, epochs, batch_size, lr, rng, device, progress)
+    losses = _fit(network, tokenizer, encoded, targets, pos_weight, epochs, batch_size, lr, rng, device, progress)
     trained = time.perf_counter()
 
     training = {
         "data": train.name or train.source, "documents": len(train), "epochs": epochs,
         "batch_size": batch_size, "lr": lr, "train_max_length": cut, "seed": seed,
-        "glove_init": glove_init, "final_loss": losses[-1] if losses else None,
+        "glove_init": glove_init, "loss": settings.record(), "final_loss": losses[-1] if losses else None,
     }
     wrapper = AttentionXMLWrapper(network.eval(), tokenizer, labels,
                                   source=f"AttentionXML trained on {training['data']}", training=training)
@@ -131,14 +144,14 @@ def train_attentionxml(
 
 
 def _fit(network: AttentionXMLNetwork, tokenizer: AttentionXMLTokenizer, encoded: List[List[int]],
-         targets: torch.Tensor, epochs: int, batch_size: int, lr: float, rng: np.random.Generator,
-         device: str, progress: bool) -> List[float]:
-    """Adam on the binary cross-entropy of the logits; returns the mean loss of every epoch."""
-    loss_fn = nn.BCEWithLogitsLoss()
+         targets: torch.Tensor, pos_weight: Optional[torch.Tensor], epochs: int, batch_size: int, lr: float,
+         rng: np.random.Generator, device: str, progress: bool) -> List[float]:
+    """Adam on the (positive-weighted) binary cross-entropy of the logits; returns each epoch's mean loss."""
+    weight = pos_weight.to(device) if pos_weight is not None else None
 
     def batch_loss(rows: np.ndarray) -> torch.Tensor:
         input_ids = tokenizer.pad([encoded[i] for i in rows]).to(device)
-        return loss_fn(network(input_ids), targets[torch.as_tensor(rows)].to(device))
+        return weighted_bce_with_logits(network(input_ids), targets[torch.as_tensor(rows)].to(device), weight)
 
     return train_epochs(network, torch.optim.Adam(network.parameters(), lr=lr), batch_loss,
                         np.array([len(ids) for ids in encoded]), epochs=epochs, batch_size=batch_size,

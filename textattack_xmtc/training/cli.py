@@ -15,6 +15,11 @@ from ..architectures import Architecture, TrainOption, trainable_architectures
 
 #: Options every architecture reads (dest names); each architecture documents its defaults of them.
 COMMON_OPTIONS = ("epochs", "batch_size", "max_length", "train_max_length")
+#: The rebalanced-loss options (dest names = trainer keywords), the same for every architecture.
+LOSS_OPTIONS = ("loss", "loss_a", "loss_b", "loss_beta")
+#: Loss names and defaults, repeated from training.losses so that ``--help`` need not import torch.
+LOSS_NAMES = ("bce", "pw", "pw-cb")
+LOSS_DEFAULTS = {"loss_a": 0.55, "loss_b": 1.5, "loss_beta": 0.9}
 
 
 def _number_type(convert, accepts, wanted: str):
@@ -32,6 +37,8 @@ def _number_type(convert, accepts, wanted: str):
 
 positive_int = _number_type(int, lambda value: value >= 1, "a positive integer")
 positive_float = _number_type(float, lambda value: 0.0 < value < float("inf"), "a positive number")
+non_negative_float = _number_type(float, lambda value: 0.0 <= value < float("inf"), "a non-negative number")
+open_fraction = _number_type(float, lambda value: 0.0 < value < 1.0, "a number in (0, 1)")
 # A seed numpy and torch both take.
 seed_value = _number_type(int, lambda value: 0 <= value < 2 ** 32, "an integer between 0 and 2**32 - 1")
 
@@ -95,11 +102,43 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPar
     parser.add_argument("--seed", type=seed_value, default=0, help="random seed (default: %(default)s)")
     parser.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda (default: %(default)s)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    _add_loss_arguments(parser)
     for architecture in architectures:
         group = parser.add_argument_group(f"{architecture.title} options", architecture.train_options_note or None)
         for option in architecture.train_options:
             _add_option(group, option)
     return parser
+
+
+def _add_loss_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--loss`` and its parameters (the paper's defence), shared by every architecture."""
+    group = parser.add_argument_group(
+        "loss (the paper's defence)",
+        "per-label weights on the positive term of the binary cross-entropy, rescaled to sum to the number "
+        "of labels L; with N training documents and N_l positives of label l, inv_p = 1 + C (N_l + B)^-A, "
+        "C = (ln N - 1)(B + 1)^A (Jain et al.)")
+    group.add_argument("--loss", choices=LOSS_NAMES, default=None,
+                       help="bce: plain binary cross-entropy; pw: propensity-weighted, w_l = 2 inv_p - 1; "
+                            "pw-cb: class-balanced, w_l = (1 - beta) / (1 - beta^N_l) (2 inv_p - 1) "
+                            "(default: bce)")
+    group.add_argument("--loss-a", type=non_negative_float, default=None, metavar="A",
+                       help=f"propensity parameter A of pw and pw-cb (default: {LOSS_DEFAULTS['loss_a']})")
+    group.add_argument("--loss-b", type=non_negative_float, default=None, metavar="B",
+                       help=f"propensity parameter B of pw and pw-cb (default: {LOSS_DEFAULTS['loss_b']})")
+    group.add_argument("--loss-beta", type=open_fraction, default=None, metavar="BETA",
+                       help=f"class-balance beta of pw-cb, in (0, 1) (default: {LOSS_DEFAULTS['loss_beta']})")
+
+
+def _loss_problem(args: argparse.Namespace):
+    """Why the loss options do not go together (a parameter the chosen loss does not read), or None."""
+    loss = getattr(args, "loss", None) or LOSS_NAMES[0]
+    unused = [flag for flag, dest, readers in (("--loss-a", "loss_a", ("pw", "pw-cb")),
+                                              ("--loss-b", "loss_b", ("pw", "pw-cb")),
+                                              ("--loss-beta", "loss_beta", ("pw-cb",)))
+              if getattr(args, dest, None) is not None and loss not in readers]
+    if unused:
+        return f"{', '.join(unused)} not used by --loss {loss}"
+    return None
 
 
 def _load_data(args: argparse.Namespace):
@@ -130,11 +169,16 @@ def run_train(args: argparse.Namespace) -> int:
         status = run_train(parser.parse_args())
     """
     from ..errors import ModelLoadError
+    from .losses import LossSettingsError
 
     architecture = _chosen(args)
     misplaced = _misplaced_options(args)
     if misplaced:
         print(f"error: {', '.join(misplaced)} not used by --architecture {args.architecture}", file=sys.stderr)
+        return 2
+    problem = _loss_problem(args)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
         return 2
     output = Path(args.output).expanduser()
     problem = _device_problem(args.device)
@@ -157,11 +201,13 @@ def run_train(args: argparse.Namespace) -> int:
         return 2
     if note:
         print(note)
-    print(f"Training {args.architecture} on {len(train)} documents with {len(train.label_names())} labels")
+    print(f"Training {args.architecture} on {len(train)} documents with {len(train.label_names())} labels, "
+          f"loss {args.loss or LOSS_NAMES[0]}")
     try:
         wrapper, metrics = architecture.train_function()(
             train, test, seed=args.seed, device=args.device, progress=not args.quiet, **options)
-    except (ModelLoadError, FloatingPointError) as error:  # sizes that do not fit together; a diverged run
+    # Sizes that do not fit together; a diverged run; loss weights the corpus cannot give (N < 3).
+    except (ModelLoadError, FloatingPointError, LossSettingsError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     wrapper.training["data"] = str(args.data)
@@ -228,6 +274,7 @@ def _misplaced_options(args: argparse.Namespace) -> list:
 def _trainer_options(args: argparse.Namespace, architecture: Architecture) -> dict:
     """The trainer's keyword arguments: the common and architecture options given (unset ones: its defaults)."""
     options = {name: getattr(args, name) for name in COMMON_OPTIONS if getattr(args, name, None) is not None}
+    options.update({name: getattr(args, name) for name in LOSS_OPTIONS if getattr(args, name, None) is not None})
     for option in architecture.train_options:
         value = getattr(args, option.dest, None)
         if value is not None:
