@@ -190,3 +190,48 @@ def test_recipe_options_come_from_the_recipe_syntax_and_the_flags_once(capsys):
         error = capsys.readouterr().err
         assert error.startswith("textattack-xmtc experiment: error: ") and error.count("\n") == 1, error
         assert message in error, error
+
+
+def test_a_directory_that_is_no_model_is_one_error_line(tmp_path, capsys):
+    from textattack_xmtc.cli.experiment import main
+
+    model = tmp_path / "not-a-model"
+    model.mkdir()
+    (model / "notes.txt").write_text("not a model\n")
+    with pytest.raises(SystemExit) as exit_:
+        main(command(model, "no-targets.jsonl", tmp_path / "run")[2:])
+    error = capsys.readouterr().err  # was the loader's 7-line list of the layouts it knows
+    assert exit_.value.code == 2 and error.startswith("textattack-xmtc experiment: error: "), error
+    assert "not a model this package can load" in error and error.count("\n") == 1, error
+    assert not (tmp_path / "run").exists()
+
+
+def test_ctrl_c_while_loading_is_one_line_not_a_traceback(tmp_path, capsys, monkeypatch):
+    import sys
+    import types
+
+    from textattack_xmtc.cli.experiment import main
+
+    class Interrupted(types.ModuleType):
+        def __getattr__(self, name):
+            raise KeyboardInterrupt  # Ctrl-C while TextAttack and the model load
+
+    monkeypatch.setitem(sys.modules, "textattack_xmtc.study.run_directory", Interrupted("run_directory"))
+    assert main(command("no-model", "no-targets.jsonl", tmp_path / "run")[2:]) == 130
+    error = capsys.readouterr().err
+    assert error.startswith("textattack-xmtc experiment: interrupted;") and error.count("\n") == 1, error
+
+
+def test_workers_leave_ctrl_c_to_the_parent(monkeypatch):
+    # Ctrl-C reaches every process of the group: each worker printed a KeyboardInterrupt traceback.
+    import signal
+
+    from textattack_xmtc.study import experiment
+
+    monkeypatch.setattr(experiment, "TargetAttacker", lambda *args, **kwargs: None)
+    previous = signal.getsignal(signal.SIGINT)
+    try:
+        experiment._start_worker("xmtc-pos", {}, 0, "no-model")
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, previous)

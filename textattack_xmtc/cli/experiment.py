@@ -44,6 +44,7 @@ class _OneLineErrorParser(argparse.ArgumentParser):
 
 
 def _fail(message: str) -> NoReturn:
+    message = " ".join(message.split())  # one line, e.g. the model loader's list of layouts it tried
     print(f"{PROG}: error: {message}", file=sys.stderr)
     raise SystemExit(2)
 
@@ -84,12 +85,21 @@ def _option_name(variable: str) -> str:
 
 
 def main(argv: List[str]) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return _run(args)
+    except KeyboardInterrupt:  # Ctrl-C at any moment, loading TextAttack and the model included
+        print(f"{PROG}: interrupted; every finished row is in {args.out}: run the same command again "
+              "to continue", file=sys.stderr)
+        return 130
+
+
+def _run(args: argparse.Namespace) -> int:
     from ..datasets.targets import TargetFormatError
     from ..goal_functions.topk import NonFiniteScoresError
     from ..study.experiment import ExperimentConfig, ExperimentError, run_experiment, summary_text
     from ..study.run_directory import RunDirectoryError
 
-    args = build_parser().parse_args(argv)
     name, options = _recipe_options(args)
     config = ExperimentConfig(model=args.model, targets=args.targets, recipe=name, out=args.out,
                               options=options, seed=args.seed, workers=args.workers, backend=args.backend,
@@ -99,10 +109,6 @@ def main(argv: List[str]) -> int:
         rows = run_experiment(config)
     except (ExperimentError, RunDirectoryError, TargetFormatError, NonFiniteScoresError) as error:
         _fail(str(error))
-    except KeyboardInterrupt:
-        print(f"{PROG}: interrupted; every finished row is in {args.out}: run the same command again "
-              "to continue", file=sys.stderr)
-        return 130
     print(f"{len(rows)} targets attacked with {name} in {args.out}/results.jsonl")
     print(summary_text(rows))
     return 0

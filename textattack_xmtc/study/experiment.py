@@ -250,6 +250,11 @@ _worker: Optional[TargetAttacker] = None  # the attacker of a worker process
 
 def _start_worker(recipe: str, options: dict, seed: int, model: str) -> None:
     global _worker
+    import signal
+
+    # Ctrl-C reaches the whole process group: the parent stops the pool and says so in one line;
+    # a worker interrupted mid-attack would print its own traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _worker = TargetAttacker(recipe, options, seed, model=model)
 
 
