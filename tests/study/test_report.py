@@ -147,3 +147,24 @@ def test_without_similarity_the_similarity_columns_are_dashes_in_both_definition
     # with an encoder, failures count 0 for results_all
     rows = [row("failed", 50, similarity=0.7)]
     assert by_name(summarize(rows))["overall"].results_all.average_similarity == 0.0
+
+
+def test_hand_edited_or_damaged_runs_are_report_errors(tmp_path):
+    # each was a traceback: TypeError, UnicodeDecodeError, AttributeError (or a silently wrong table)
+    cases = {
+        "text-words": ([dict(row("succeeded", 1), words="many")], "words = 'many', not a number"),
+        "text-queries": ([row("failed", 50, queries="x")], "queries = 'x', not a number"),
+        "no-status": ([row(None, 1)], "status = None"),
+    }
+    for name, (rows, message) in cases.items():
+        with pytest.raises(ReportError, match=message):
+            read_run(write_run(tmp_path / name, rows))
+    binary = write_run(tmp_path / "binary", [row("succeeded", 1)])
+    with open(binary / "results.jsonl", "ab") as results:
+        results.write(b"\xff\xfe\n")
+    with pytest.raises(ReportError, match="results.jsonl:2 is not UTF-8"):
+        read_run(binary)
+    edited = write_run(tmp_path / "edited", [row("succeeded", 1)])
+    meta = json.loads((edited / "run.json").read_text())
+    (edited / "run.json").write_text(json.dumps(dict(meta, victim="x")))
+    assert read_run(edited).label.endswith("xmtc-pos")

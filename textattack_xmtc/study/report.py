@@ -127,12 +127,14 @@ def _read_rows(path: Path) -> List[dict]:
     if not path.is_file():
         raise ReportError(f"{path.parent} has no results.jsonl: the run has not attacked any target yet")
     rows = []
-    with open(path, encoding="utf-8") as lines:
+    with open(path, "rb") as lines:
         for number, line in enumerate(lines, start=1):
             if not line.strip():
                 continue
             try:
-                row = json.loads(line)
+                row = json.loads(line.decode("utf-8"))
+            except UnicodeDecodeError:
+                raise ReportError(f"{path}:{number} is not UTF-8 text: the results file is damaged") from None
             except json.JSONDecodeError as error:
                 raise ReportError(f"{path}:{number} is not a JSON row ({error.msg}): "
                                   "the results file is damaged") from None
@@ -147,8 +149,16 @@ def _read_rows(path: Path) -> List[dict]:
 def _check_row(row, path: Path, number: int) -> None:
     if not isinstance(row, dict) or "status" not in row or "words" not in row:
         raise ReportError(f"{path}:{number} is not a result row (no \"status\"/\"words\")")
+    if not isinstance(row["status"], str):
+        raise ReportError(f"{path}:{number} has status = {row['status']!r}, not a text such as \"succeeded\": "
+                          "the results file is damaged")
     for name in NUMERIC_FIELDS:
         value = row.get(name)
+        if (value is None and name not in ("words", "words_changed")) or (
+                isinstance(value, (int, float)) and not isinstance(value, bool)):
+            pass
+        else:
+            raise ReportError(f"{path}:{number} has {name} = {value!r}, not a number: the results file is damaged")
         if isinstance(value, float) and not math.isfinite(value):
             raise ReportError(f"{path}:{number} has {name} = {value}: NaN/inf is not a result; "
                               "the victim or the encoder produced invalid numbers, rerun that target")
@@ -172,7 +182,7 @@ def _check_one_attack(rows: Sequence[Mapping], path: Path, recipe: Optional[str]
 
 def default_label(meta: Mapping) -> str:
     """``"<model> · <recipe>"``: the victim's source as run.json names it, else the model as given."""
-    victim = meta.get("victim") or {}
+    victim = meta.get("victim") if isinstance(meta.get("victim"), dict) else {}  # run.json edited by hand
     model = str(victim.get("source") or meta.get("model") or "model")
     # A saved directory or checkpoint: its name says which model; the full path only crowds the legend.
     return f"{Path(model.rstrip('/')).name if '/' in model else model} · {meta.get('recipe', '?')}"
