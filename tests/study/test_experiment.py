@@ -250,3 +250,13 @@ def test_rows_drawn_for_the_other_attack_are_left_out_not_skipped(tiny_attention
     with pytest.raises(ExperimentError, match="no row of the targets file is for xmtc-neg"):
         run_experiment(config(tiny_attentionxml_dir, only_pos, tmp_path / "neg", recipe="xmtc-neg"),
                        log=lambda _: None)
+
+
+def test_a_hand_edited_run_file_is_a_difference_not_a_crash():
+    # victim/options/targets that are not objects were an AttributeError traceback
+    wanted = {"model": "m", "victim": {"weights_sha256": "w", "labels_sha256": "l"}, "recipe": "xmtc-pos",
+              "options": {"k": 5}, "targets": {"path": "/t.jsonl", "sha256": "s"}, "seed": 0}
+    for key, value, words in (("victim", "x", "weights sha256 unknown"), ("options", [1], "recipe option k=None"),
+                              ("targets", "t", "another targets file")):
+        assert words in settings_difference(dict(wanted, **{key: value}), wanted)
+    assert settings_difference(dict(wanted), wanted) is None

@@ -71,18 +71,18 @@ def run_settings(model: str, victim: dict, recipe: str, options: dict, targets: 
 
 def settings_difference(recorded: dict, wanted: dict) -> Optional[str]:
     """The first setting in which a run directory's ``run.json`` differs from this run's, in words."""
-    recorded_victim, wanted_victim = recorded.get("victim") or {}, wanted["victim"]
+    recorded_victim, wanted_victim = _object(recorded.get("victim")), wanted["victim"]
     for key, what in (("weights_sha256", "weights"), ("labels_sha256", "labels")):
         if recorded_victim.get(key) != wanted_victim.get(key):
             return (f"model {recorded.get('model')!r} ({what} sha256 {_short(recorded_victim.get(key))}), "
                     f"not {wanted['model']!r} ({what} sha256 {_short(wanted_victim.get(key))})")
     if recorded.get("recipe") != wanted["recipe"]:
         return f"recipe {recorded.get('recipe')}, not {wanted['recipe']}"
-    recorded_options = recorded.get("options") or {}
+    recorded_options = _object(recorded.get("options"))
     for name, value in wanted["options"].items():
         if name not in OPTIONS_NOT_COMPARED and recorded_options.get(name) != value:
             return f"recipe option {name}={recorded_options.get(name)!r}, not {name}={value!r}"
-    recorded_targets = recorded.get("targets") or {}
+    recorded_targets = _object(recorded.get("targets"))
     if recorded_targets.get("sha256") != wanted["targets"]["sha256"]:
         return (f"another targets file ({recorded_targets.get('path')}, sha256 "
                 f"{_short(recorded_targets.get('sha256'))}), not {wanted['targets']['path']} "
@@ -90,6 +90,11 @@ def settings_difference(recorded: dict, wanted: dict) -> Optional[str]:
     if recorded.get("seed") != wanted["seed"]:
         return f"seed {recorded.get('seed')}, not {wanted['seed']}"
     return None
+
+
+def _object(value) -> dict:
+    """A run.json section, or {} where a hand edit left something else (then it differs, in words)."""
+    return value if isinstance(value, dict) else {}
 
 
 def _short(digest: Optional[str]) -> str:
