@@ -260,3 +260,14 @@ def test_a_hand_edited_run_file_is_a_difference_not_a_crash():
                               ("targets", "t", "another targets file")):
         assert words in settings_difference(dict(wanted, **{key: value}), wanted)
     assert settings_difference(dict(wanted), wanted) is None
+
+
+def test_a_nan_row_is_damage_not_a_finished_row(tmp_path):
+    # rows are written without NaN; one edited in was taken as done and its NaN summarised as 0.000
+    settings = {"model": "m", "victim": {"weights_sha256": "w", "labels_sha256": "l"}, "recipe": "xmtc-pos",
+                "options": {}, "targets": {"path": "/t.jsonl", "sha256": "s"}, "seed": 0}
+    with RunDirectory.open(tmp_path / "run", settings) as run:
+        (tmp_path / "run" / RESULTS_FILE).write_text('{"target_number": 0, "similarity": NaN}\n'
+                                                     '{"target_number": 1, "similarity": 0.5}\n')
+        with pytest.raises(RunDirectoryError, match="line 1: not a result row"):
+            run.finished_rows()

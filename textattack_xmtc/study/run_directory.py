@@ -192,10 +192,14 @@ class RunDirectory:
             self._results_fd = None
 
 
+def _not_a_number(constant: str):
+    raise ValueError(f"{constant} is not a result (rows are written without NaN/Infinity)")
+
+
 def _parse_row(line: bytes) -> Optional[dict]:
     try:
-        row = json.loads(line)
-    except ValueError:  # JSONDecodeError and UnicodeDecodeError alike
+        row = json.loads(line, parse_constant=_not_a_number)
+    except ValueError:  # JSONDecodeError, UnicodeDecodeError and NaN/Infinity alike
         return None
     if not isinstance(row, dict) or not isinstance(row.get("target_number"), int):
         return None
