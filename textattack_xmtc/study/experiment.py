@@ -93,6 +93,8 @@ def run_experiment(config: ExperimentConfig, log: Callable[[str], None] = None) 
     resolved = resolve_recipe_options(config.recipe, victim, config.options)
     settings = run_settings(config.model, victim.identity(), config.recipe, resolved, targets_path,
                             len(tasks), config.seed)
+    if not tasks:
+        _refuse_when_nothing_to_attack(config, settings)
     with RunDirectory.open(config.out, settings, log) as run:
         done = run.finished_rows()
         selected = tasks[: config.num_targets or len(tasks)]
@@ -155,10 +157,16 @@ def _for_this_attack(tasks: List[Task], recipe: str, log: Callable[[str], None])
     if len(kept) < len(tasks):
         log(f"{len(tasks) - len(kept)} of {len(tasks)} target rows were selected for the other attack "
             f"(their 'attack' field is not {kind!r}): {recipe} attacks the other {len(kept)}")
-    if not kept:
-        raise ExperimentError(f"no row of the targets file is for {recipe} (every 'attack' field is "
-                              f"another kind): run select-targets with --attacks {kind}, or another --recipe")
     return kept
+
+
+def _refuse_when_nothing_to_attack(config: "ExperimentConfig", settings: dict) -> None:
+    """No row is for this recipe: an existing run directory's other settings are named first."""
+    if (Path(config.out).expanduser() / "run.json").is_file():
+        RunDirectory.open(config.out, settings).close()  # raises the difference, if any
+    kind = RECIPE_KINDS.get(config.recipe, "")
+    raise ExperimentError(f"no row of the targets file is for {config.recipe} (every 'attack' field is "
+                          f"another kind): run select-targets with --attacks {kind}, or another --recipe")
 
 
 def resolve_recipe_options(recipe: str, victim, options: dict) -> dict:
