@@ -21,7 +21,10 @@ def test_a_given_batch_size_or_another_recipe_is_left_alone(argv):
 
 
 def test_recipe_flags_become_environment_variables(monkeypatch):
-    monkeypatch.delenv("XMTC_K", raising=False)
+    # setenv first so that monkeypatch restores the variable's absence afterwards: the code under
+    # test sets it directly, and it must not leak into later tests (their default k would be 3).
+    monkeypatch.setenv("XMTC_K", "")
+    monkeypatch.delenv("XMTC_K")
     rest = _take_recipe_flags(["attack", "--recipe", "xmtc-pos", "--xmtc-k", "3", "--model-batch-size", "16"])
     assert rest == ["attack", "--recipe", "xmtc-pos", "--model-batch-size", "16"]
     assert os.environ["XMTC_K"] == "3"

@@ -24,7 +24,14 @@ from textattack_xmtc.study.run_directory import (
     settings_difference,
 )
 
-pytestmark = pytest.mark.usefixtures("one_torch_thread")
+pytestmark = pytest.mark.usefixtures("one_torch_thread", "no_recipe_variables")
+
+
+@pytest.fixture
+def no_recipe_variables(monkeypatch):
+    """Runs resolve options from XMTC_* variables too: none may come from the caller's environment."""
+    for name in [name for name in os.environ if name.startswith("XMTC_")]:
+        monkeypatch.delenv(name)
 
 
 def targets_rows(count, seed=5):
