@@ -23,7 +23,9 @@ def test_same_weights_same_hash_one_changed_weight_another():
     first, second = wrapper(), wrapper()
     assert first.identity() == second.identity()
     identity = first.identity()
-    assert set(identity) == {"architecture", "source", "num_labels", "weights_sha256", "labels_sha256"}
+    assert set(identity) == {"architecture", "source", "num_labels", "weights_sha256", "labels_sha256", "loss",
+                             "adversarial"}
+    assert identity["loss"] == identity["adversarial"] == ""  # built in memory: no training info
     assert identity["architecture"] == "attentionxml" and identity["num_labels"] == len(LABELS)
     assert len(identity["weights_sha256"]) == 64
     assert identity["labels_sha256"] == hashlib.sha256("\n".join(LABELS).encode()).hexdigest()

@@ -1,4 +1,5 @@
 """Rebalanced losses (``train --loss bce|pw|pw-cb``): the weights by hand, their effect on PSP@k, the record."""
+import json
 import math
 import random
 
@@ -183,6 +184,23 @@ def test_saved_model_records_the_loss(trained_by_loss, tmp_path):
         loaded = load_victim(str(tmp_path / loss))
         assert loaded.training["loss"] == expected
         assert describe_loss(loaded.training).startswith(loss)
+        assert loaded.identity()["loss"] == describe_loss({"loss": expected})  # on every result row
+
+
+def test_evaluate_names_the_models_loss(trained_by_loss, tmp_path, capsys):
+    from textattack_xmtc.cli.evaluate import main
+
+    trained_by_loss["pw-cb"][0].save(tmp_path / "model")
+    test = planted_tail_corpus(10, 1, seed=2, name="planted-test")
+    data = tmp_path / "test.jsonl"
+    data.write_text("".join(json.dumps({"text": text, "labels": labels}) + "\n"
+                            for text, labels in zip(test.texts, test.labels)))
+    assert main(["--model", str(tmp_path / "model"), "--data", str(data), "--split", "test", "--quiet",
+                 "--json", str(tmp_path / "evaluation.json")]) == 0
+    heading = capsys.readouterr().out.splitlines()[0]
+    assert "loss pw-cb (A 0.55, B 1.5, beta 0.9)" in heading, heading
+    written = json.loads((tmp_path / "evaluation.json").read_text())
+    assert written["victim"]["loss"] == "pw-cb (A 0.55, B 1.5, beta 0.9)"
 
 
 # -- APLC-XLNet: each label's weight reaches its own output ---------------------------

@@ -139,13 +139,20 @@ def _run(args: argparse.Namespace) -> int:
         raise _UsageError(str(error)) from None
     if train_note:
         summary.notes.insert(0, train_note)
-    print(f"{args.model} ({wrapper.identity()['architecture']}, {len(wrapper.labels)} labels) on "
-          f"{args.data}, split {args.split}")
+    print(f"{args.model} ({_model_summary(wrapper)}) on {args.data}, split {args.split}")
     print(evaluation.format_evaluation(summary))
     if output is not None:
         _write_json(output, _json_document(args, wrapper, summary))
         print(f"\nWrote {output}")
     return 0
+
+
+def _model_summary(wrapper) -> str:
+    """'attentionxml, 90 labels, loss pw (A 0.55, B 1.5), adversarial 2 rounds, ...' (what the model records)."""
+    identity = wrapper.identity()
+    parts = [identity["architecture"], f"{len(wrapper.labels)} labels"]
+    parts += [f"{key} {identity[key]}" for key in ("loss", "adversarial") if identity.get(key)]
+    return ", ".join(parts)
 
 
 def _check_output(output: Path, overwrite: bool) -> None:

@@ -170,16 +170,22 @@ class XMTCModelWrapper(ModelWrapper):
         ``weights_sha256`` hashes every tensor of ``model.state_dict()`` (names,
         dtypes, shapes and bytes, in name order), computed once and kept until a
         tensor is modified in place or replaced; ``labels_sha256`` hashes the
-        label names joined by newlines.
+        label names joined by newlines; ``loss`` and ``adversarial`` say how a
+        saved model was trained (:mod:`textattack_xmtc.training.description`;
+        "" when the model does not record it, e.g. an original checkpoint).
 
         Usage::
 
             victim.identity()["weights_sha256"]   # '3f1c...'
         """
+        from ..training.description import describe_adversarial, describe_loss
+
+        training = getattr(self, "training", None) or {}
         return {"architecture": self.architecture_name(), "source": str(getattr(self, "source", "") or ""),
                 "num_labels": len(self.labels), "weights_sha256": self.weights_sha256(),
                 "labels_sha256": hashlib.sha256("\n".join(str(label) for label in self.labels)
-                                                .encode("utf-8")).hexdigest()}
+                                                .encode("utf-8")).hexdigest(),
+                "loss": describe_loss(training), "adversarial": describe_adversarial(training)}
 
     def architecture_name(self) -> str:
         """This wrapper's name in the architecture table, else its ``architecture`` or class name."""

@@ -32,6 +32,7 @@ import torch
 from torch.nn import functional as F
 
 from ..metrics.ranking import inverse_propensity
+from .description import describe_loss  # noqa: F401 (imported from here before it moved)
 
 #: Loss names ``train --loss`` accepts; the first is the default.
 LOSSES = ("bce", "pw", "pw-cb")
@@ -151,20 +152,3 @@ class LossSettings:
         if self.name == "pw-cb":
             record["beta"] = self.beta
         return record
-
-
-def describe_loss(training: dict) -> str:
-    """A saved model's loss in a few words from its training info, e.g. ``"pw-cb (A 0.55, B 1.5, beta 0.9)"``.
-
-    "" when the model does not record one (an original checkpoint, or one
-    trained before losses were recorded).
-
-    Usage::
-
-        describe_loss(wrapper.training)   # 'bce'
-    """
-    record = training.get("loss") if isinstance(training, dict) else None
-    if not isinstance(record, dict) or "name" not in record:
-        return ""
-    parameters = ", ".join(f"{key} {record[key]:g}" for key in ("A", "B", "beta") if key in record)
-    return f"{record['name']} ({parameters})" if parameters else str(record["name"])
