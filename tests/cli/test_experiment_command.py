@@ -235,3 +235,51 @@ def test_workers_leave_ctrl_c_to_the_parent(monkeypatch):
         assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+# -- --rescore-with: transferability to a second victim ---------------------------------------
+
+def short_targets(count, seed=5):
+    corpus = synthetic_corpus(count, seed)
+    return [{"text": text, "labels": labels, "target": labels[0], "k": 2, "bin": ["1-5", "6-20"][i % 2],
+             "attack": "pos"} for i, (text, labels) in enumerate(zip(corpus.texts, corpus.labels))]
+
+
+def test_rescore_with_prints_the_transfer_summary_and_writes_transfer_rows(tiny_attentionxml_dir, tmp_path):
+    targets = write_targets(tmp_path / "short.jsonl", short_targets(6))
+    out = tmp_path / "run"
+    arguments = command(tiny_attentionxml_dir, targets, out, "--no-progress", "--rescore-with",
+                        str(tiny_attentionxml_dir))
+    result = run(*arguments)
+    assert result.returncode == 0, result.stderr[-3000:]
+    wins = [row for row in file_rows(out) if row["status"] == "succeeded"]
+    assert wins, "the tiny victim must lose some targets"
+    # Rescored on the attacked victim itself: every success transfers.
+    line = (f"transfers to {tiny_attentionxml_dir}: {len(wins)} of {len(wins)} successes (100.0%); "
+            "0 already met on the original; 0 label unknown")
+    assert line in result.stdout.splitlines(), result.stdout
+    transfer = (out / "transfer.jsonl").read_bytes()
+    rows = [json.loads(row) for row in transfer.splitlines()]
+    assert [row["target_number"] for row in rows] == [row["target_number"] for row in wins]
+    assert all(row["transferred"] is True and row["model"] == str(tiny_attentionxml_dir) for row in rows)
+
+    again = run(*arguments)  # the attack part is done: nothing attacked, nothing rescored twice
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert line in again.stdout.splitlines()
+    assert (out / "transfer.jsonl").read_bytes() == transfer
+
+
+def test_a_bad_rescore_with_model_is_one_line_before_any_work(tiny_attentionxml_dir, tmp_path):
+    targets = write_targets(tmp_path / "short.jsonl", short_targets(2))
+    out = tmp_path / "run"
+    line = one_line_error(run(*command(tiny_attentionxml_dir, targets, out, "--rescore-with",
+                                       str(tmp_path / "no-such-model"))))
+    assert f"--rescore-with {tmp_path / 'no-such-model'}: no such file or directory" in line
+    assert not out.exists()
+    not_a_model = tmp_path / "not-a-model"
+    not_a_model.mkdir()
+    (not_a_model / "notes.txt").write_text("not a model\n")
+    line = one_line_error(run(*command(tiny_attentionxml_dir, targets, out, "--no-progress", "--rescore-with",
+                                       str(not_a_model))))
+    assert f"--rescore-with {not_a_model}: " in line and "not a model this package can load" in line
+    assert not (out / "transfer.jsonl").exists()

@@ -5,6 +5,7 @@ Usage::
     textattack-xmtc experiment --model attentionxml-reuters21578 --targets targets.jsonl \\
         --recipe xmtc-pos --out runs/pos --workers 2
     textattack-xmtc experiment ... --backend ray --ray-address auto   # on a Ray cluster
+    textattack-xmtc experiment ... --rescore-with models/pw-attentionxml   # do the successes transfer?
 """
 from __future__ import annotations
 
@@ -30,9 +31,17 @@ Rows do not depend on --workers, --backend or where a run was resumed: each
 target is seeded from (--seed, its row number). Only "seconds" (wall time) differs.
 At the end the paper's metrics are printed, overall and per frequency bin.
 
+--rescore-with MODEL scores every successful adversarial document (and its
+original) on a second victim and appends one row per success to
+RUN_DIR/transfer.jsonl: did the attack's goal hold there too (and not already
+on the original document)? Run on a finished run directory, the attack part
+does nothing and only the rescoring runs; rescoring again with the same model
+adds nothing. `textattack-xmtc report` shows a "transfers to MODEL" column.
+
 example:
   textattack-xmtc experiment --model attentionxml-reuters21578 --targets pos.jsonl \\
-      --recipe xmtc-pos --out runs/pos --workers 2 --xmtc-encoder none
+      --recipe xmtc-pos --out runs/pos --workers 2 --xmtc-encoder none \\
+      --rescore-with models/pw-attentionxml
 """
 
 
@@ -72,6 +81,10 @@ def build_parser() -> argparse.ArgumentParser:
                              "a local one; with --backend ray")
     parser.add_argument("--num-targets", type=int, metavar="N",
                         help="attack only the first N targets of the file (default: all)")
+    parser.add_argument("--rescore-with", nargs="+", metavar="MODEL", default=[],
+                        help="after the attack, rescore every success on each MODEL (second victims: a "
+                             "built-in name, a saved directory or a checkpoint) into RUN_DIR/transfer.jsonl "
+                             "and print how many transfer")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     recipe = parser.add_argument_group("recipe options (as for `textattack-xmtc attack`; default: the "
                                        "XMTC_* environment variable, else the recipe's default)")
@@ -101,6 +114,7 @@ def _run(args: argparse.Namespace) -> int:
     from ..study.run_directory import RunDirectoryError
 
     name, options = _recipe_options(args)
+    _check_rescore_models(args.rescore_with)
     config = ExperimentConfig(model=args.model, targets=args.targets, recipe=name, out=args.out,
                               options=options, seed=args.seed, workers=args.workers, backend=args.backend,
                               ray_address=args.ray_address, num_targets=args.num_targets,
@@ -111,7 +125,36 @@ def _run(args: argparse.Namespace) -> int:
         _fail(str(error))
     print(f"{len(rows)} targets attacked with {name} in {args.out}/results.jsonl")
     print(summary_text(rows))
+    _rescore(args)
     return 0
+
+
+def _check_rescore_models(models: List[str]) -> None:
+    """A missing --rescore-with model is said before the attack, not after it."""
+    if not models:
+        return
+    from ..study.transfer import TransferError, check_models_exist
+
+    try:
+        check_models_exist(models)
+    except TransferError as error:
+        _fail(str(error))
+
+
+def _rescore(args: argparse.Namespace) -> None:
+    """Rescore the run on each ``--rescore-with`` model: one summary line per model."""
+    from ..goal_functions.topk import NonFiniteScoresError
+    from ..study.transfer import TRANSFER_FILE, TransferError, rescore_run
+
+    for model in args.rescore_with:
+        try:
+            summary = rescore_run(args.out, model, progress=not args.no_progress,
+                                  log=lambda message: print(message, file=sys.stderr))
+        except (TransferError, NonFiniteScoresError) as error:
+            _fail(str(error))
+        print(summary.text(), flush=True)
+    if args.rescore_with:
+        print(f"transfer rows in {args.out}/{TRANSFER_FILE}")
 
 
 def _recipe_options(args: argparse.Namespace) -> tuple:
