@@ -23,18 +23,9 @@ from typing import List
 
 from ..training.cli import positive_float, positive_int
 
+from ._parsing import OneLineParser, UsageError, report_usage_error
+
 PROG = "textattack-xmtc evaluate"
-
-
-class _UsageError(Exception):
-    """A user mistake: its message is printed as the one error line."""
-
-
-class _OneLineParser(argparse.ArgumentParser):
-    """argparse with the error as ONE stderr line (no usage block) and exit status 2."""
-
-    def error(self, message: str):
-        raise _UsageError(f"{message} (see --help)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -46,7 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     """
     from ..study.evaluation import DEFAULT_A, DEFAULT_B, DEFAULT_BIN_SIZE, PROPENSITY_CONSTANTS
 
-    parser = _OneLineParser(
+    parser = OneLineParser(
         prog=PROG, formatter_class=argparse.RawDescriptionHelpFormatter,
         description="P@k, nDCG@k and PSP@k (k = 1, 3, 5) of a victim model on a test set, overall and per "
                     "label-frequency bin (the paper's bins over every label of the model, by training "
@@ -109,10 +100,8 @@ def main(argv: List[str]) -> int:
         return _run(build_parser().parse_args(argv))
     except SystemExit as exit_:  # --help
         return exit_.code if isinstance(exit_.code, int) else 0
-    except _UsageError as error:
-        # Multi-line messages (load_corpus lists every layout it tried) become one line.
-        print(f"{PROG}: error: {' '.join(str(error).split())}", file=sys.stderr)
-        return 2
+    except UsageError as error:  # multi-line messages (load_corpus lists every layout it tried): one line
+        return report_usage_error(PROG, error)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -129,14 +118,14 @@ def _run(args: argparse.Namespace) -> int:
         propensity = evaluation.propensity_for(args.dataset_name, args.propensity_a, args.propensity_b,
                                                data_name=test.name)
     except evaluation.UnknownDatasetError as error:
-        raise _UsageError(str(error)) from None
+        raise UsageError(str(error)) from None
     wrapper = _load_model(args)
     try:
         summary = evaluation.evaluate_victim(
             wrapper, test, train, propensity, bin_size=args.bin_size or evaluation.DEFAULT_BIN_SIZE,
             strict_bin_size=args.bin_size is not None, batch_size=args.batch_size, progress=not args.quiet)
     except (evaluation.NoKnownLabelsError, BinSizeError, NonFiniteScoresError) as error:
-        raise _UsageError(str(error)) from None
+        raise UsageError(str(error)) from None
     if train_note:
         summary.notes.insert(0, train_note)
     print(f"{args.model} ({_model_summary(wrapper)}) on {args.data}, split {args.split}")
@@ -158,11 +147,11 @@ def _model_summary(wrapper) -> str:
 def _check_output(output: Path, overwrite: bool) -> None:
     """Refuse, before any work, an --json path that exists (without --overwrite) or cannot be written."""
     if output.is_dir():
-        raise _UsageError(f"--json {output} is a directory; give a file path")
+        raise UsageError(f"--json {output} is a directory; give a file path")
     if output.exists() and not overwrite:
-        raise _UsageError(f"--json {output} exists; pass --overwrite to replace it or give a new path")
+        raise UsageError(f"--json {output} exists; pass --overwrite to replace it or give a new path")
     if not output.absolute().parent.is_dir():
-        raise _UsageError(f"--json {output}: directory {output.absolute().parent} does not exist")
+        raise UsageError(f"--json {output}: directory {output.absolute().parent} does not exist")
 
 
 def _load(data: str, split: str, flag: str):
@@ -171,7 +160,7 @@ def _load(data: str, split: str, flag: str):
     try:
         return load_corpus(data, split)
     except (FileNotFoundError, ValueError) as error:  # a missing path or split, a malformed file
-        raise _UsageError(f"{flag} {data}: {error}") from None
+        raise UsageError(f"{flag} {data}: {error}") from None
 
 
 def _training_data(args: argparse.Namespace):
@@ -188,7 +177,7 @@ def _training_data(args: argparse.Namespace):
     except FileNotFoundError:
         return None, f"{args.data} has no train split (give --train-data)"
     except ValueError as error:  # a train split that is there but malformed
-        raise _UsageError(f"--data {args.data}, split train: {error}") from None
+        raise UsageError(f"--data {args.data}, split train: {error}") from None
 
 
 def _load_model(args: argparse.Namespace):
@@ -198,9 +187,9 @@ def _load_model(args: argparse.Namespace):
     try:
         return load_victim(args.model, device=args.device)
     except (ModelLoadError, FileNotFoundError, RuntimeError) as error:
-        raise _UsageError(f"--model {args.model}: {error}") from None
+        raise UsageError(f"--model {args.model}: {error}") from None
     except AssertionError as error:  # torch without CUDA, asked for --device cuda
-        raise _UsageError(f"--model {args.model} on device {args.device}: {error}") from None
+        raise UsageError(f"--model {args.model} on device {args.device}: {error}") from None
 
 
 def _json_document(args: argparse.Namespace, wrapper, summary) -> dict:

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import argparse
 import shlex
-import sys
 from pathlib import Path
 from typing import List, Optional, Tuple
 
 from ..study import selection
+from ._parsing import OneLineParser, UsageError, report_usage_error
 
 PROG = "textattack-xmtc select-targets"
 ATTACKS = {"both": ("pos", "neg"), "pos": ("pos",), "neg": ("neg",)}
@@ -35,20 +35,8 @@ Rows: positives bin by bin (rarest first), then negatives; the same seed
 writes the same file."""
 
 
-class UserError(Exception):
-    """A mistake on the command line or in the inputs: printed as one line, exit status 2."""
-
-
-class _OneLineParser(argparse.ArgumentParser):
-    """argparse with the error as ONE stderr line (no usage block) and exit status 2."""
-
-    def error(self, message: str):
-        print(f"{PROG}: error: {message} (see --help)", file=sys.stderr)
-        raise SystemExit(2)
-
-
 def build_parser() -> argparse.ArgumentParser:
-    parser = _OneLineParser(
+    parser = OneLineParser(
         prog=PROG, epilog=EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Select the paper's attack targets (Qaraei & Babbar, arXiv:2112.07512): positive and\n"
                     "negative targets per label-frequency bin, written as a targets file that\n"
@@ -104,35 +92,36 @@ def _integer(low: int):
 def main(argv: List[str]) -> int:
     try:
         args = _parse(argv)
-    except SystemExit as exit_:  # --help (0), or a bad option after its one error line (2)
+    except SystemExit as exit_:  # --help
         return exit_.code if isinstance(exit_.code, int) else 0
+    except UsageError as error:  # a bad option
+        return report_usage_error(PROG, error)
     try:
         out = _check_out(args.out, args.overwrite)
         test, train_counts = _load_data(args.data, args.split, args.train_data)
         wrapper = _load_model(args.model, args.device)
         chosen = _select(wrapper, test, train_counts, args)
         _write(chosen.rows(), out, args.overwrite)
-    except UserError as error:
-        print(f"{PROG}: error: {error}", file=sys.stderr)
-        return 2
+    except UsageError as error:
+        return report_usage_error(PROG, error)
     _print_summary(chosen, out, args)
     return 0
 
 
 def _parse(argv: List[str]) -> argparse.Namespace:
-    return build_parser().parse_args(argv)  # argparse itself exits 2 with one usage error line
+    return build_parser().parse_args(argv)  # a bad option raises UsageError (one line)
 
 
 def _check_out(out: str, overwrite: bool) -> Path:
     path = Path(out).expanduser()
     # The stock `textattack attack --dataset-from-file` knows a targets file by its suffix.
     if not path.name.lower().endswith(".jsonl"):
-        raise UserError(f"--out {out}: name the targets file with a .jsonl suffix (the stock textattack "
+        raise UsageError(f"--out {out}: name the targets file with a .jsonl suffix (the stock textattack "
                         "command recognises targets files by it)")
     if path.is_dir():
-        raise UserError(f"--out {out} is a directory; name a .jsonl file")
+        raise UsageError(f"--out {out} is a directory; name a .jsonl file")
     if path.exists() and not overwrite:
-        raise UserError(f"--out {out} already exists; pass --overwrite to replace it, or choose another path")
+        raise UsageError(f"--out {out} already exists; pass --overwrite to replace it, or choose another path")
     return path
 
 
@@ -141,7 +130,7 @@ def _load_data(data: str, split: str, train_data: Optional[str]) -> Tuple[object
     from ..datasets.corpus import load_corpus
 
     if train_data is None and Path(data).expanduser().is_file():
-        raise UserError(f"--data {data} is a single file (one split): give the training documents, whose "
+        raise UsageError(f"--data {data} is a single file (one split): give the training documents, whose "
                         "label counts bin the targets, with --train-data")
     test = _corpus(load_corpus, data, split, f"--data {data} has no {split!r} split")
     if train_data is None:
@@ -160,10 +149,10 @@ def _corpus(load_corpus, name: str, split: str, context: str):
     except (FileNotFoundError, ValueError) as error:
         reason = " ".join(line.strip() for line in str(error).splitlines())  # one line, every layout tried
         if isinstance(error, CorpusFormatError):
-            raise UserError(reason) from None
-        raise UserError(f"{context}: {reason}") from None
+            raise UsageError(reason) from None
+        raise UsageError(f"{context}: {reason}") from None
     except OSError as error:
-        raise UserError(f"{context}: {error.strerror or error}") from None
+        raise UsageError(f"{context}: {error.strerror or error}") from None
 
 
 def _load_model(model: str, device: Optional[str]):
@@ -173,9 +162,9 @@ def _load_model(model: str, device: Optional[str]):
     try:
         return load_victim(model, device=device)
     except (ModelLoadError, FileNotFoundError) as error:
-        raise UserError(f"--model {model}: {' '.join(str(error).split())}") from None
+        raise UsageError(f"--model {model}: {' '.join(str(error).split())}") from None
     except (RuntimeError, OSError, AssertionError) as error:  # e.g. an unavailable --device (CPU-only torch)
-        raise UserError(f"--model {model} on device {device or 'cpu'}: {str(error).splitlines()[0]}") from None
+        raise UsageError(f"--model {model} on device {device or 'cpu'}: {str(error).splitlines()[0]}") from None
 
 
 def _select(wrapper, test, train_counts, args: argparse.Namespace) -> selection.TargetSelection:
@@ -187,17 +176,17 @@ def _select(wrapper, test, train_counts, args: argparse.Namespace) -> selection.
             neg_per_bin=args.neg_per_bin, attacks=ATTACKS[args.attacks], seed=args.seed,
             batch_size=args.batch_size, progress=not args.quiet, model_name=f"--model {args.model}")
     except (selection.SelectionError, BinSizeError) as error:
-        raise UserError(str(error)) from None
+        raise UsageError(str(error)) from None
 
 
 def _write(rows: List[dict], out: Path, overwrite: bool) -> None:
     try:
         selection.write_jsonl(rows, out, overwrite=overwrite)
     except FileExistsError:  # created while we were selecting
-        raise UserError(f"--out {out} already exists; pass --overwrite to replace it, or choose another path") \
+        raise UsageError(f"--out {out} already exists; pass --overwrite to replace it, or choose another path") \
             from None
     except OSError as error:
-        raise UserError(f"--out {out}: cannot write ({error.strerror or error})") from None
+        raise UsageError(f"--out {out}: cannot write ({error.strerror or error})") from None
 
 
 def _print_summary(chosen: selection.TargetSelection, out: Path, args: argparse.Namespace) -> None:
