@@ -148,3 +148,22 @@ def test_several_runs_share_one_plot_with_their_labels(run_dir, tmp_path, capsys
     assert "<h2>BCE</h2>" in page and "<h2>PW-BCE</h2>" in page
     assert f"wrote {out / 'success_rate.png'}" in capsys.readouterr().out
     assert main([str(run_dir), "--out", str(out), "--overwrite"]) == 0
+
+
+def test_a_rescored_run_shows_its_transfer_column_and_a_damaged_transfer_file_is_one_line(
+        run_dir, tiny_attentionxml_dir, tmp_path, capsys):
+    from textattack_xmtc.study.transfer import rescore_run
+
+    rescored = shutil.copytree(run_dir, tmp_path / "rescored", ignore=shutil.ignore_patterns("report"))
+    summary = rescore_run(rescored, str(tiny_attentionxml_dir), progress=False)
+    assert summary.judged > 0 and summary.transferred == summary.judged  # the attacked victim itself
+    assert main([str(rescored), "--out", str(tmp_path / "report")]) == 0
+    printed = capsys.readouterr().out
+    overall = [line for line in printed.splitlines() if line.startswith("overall")]
+    header = [line for line in printed.splitlines() if line.startswith("bin ")]
+    assert len(overall) == 2 and all(line.endswith(f"100.0% ({summary.judged}/{summary.judged})") for line in overall)
+    assert all(line.endswith("transfers to tiny-attentionxml") for line in header), header
+    assert "| transfers to tiny-attentionxml |" in (tmp_path / "report" / "report.md").read_text()
+    (rescored / "transfer.jsonl").write_text("{damaged\n")
+    error = one_error_line(capsys, [str(rescored), "--out", str(tmp_path / "again")])
+    assert f"{rescored / 'transfer.jsonl'}:1 is not a transfer row" in error

@@ -168,3 +168,128 @@ def test_hand_edited_or_damaged_runs_are_report_errors(tmp_path):
     meta = json.loads((edited / "run.json").read_text())
     (edited / "run.json").write_text(json.dumps(dict(meta, victim="x")))
     assert read_run(edited).label.endswith("xmtc-pos")
+
+
+# -- transferability columns (transfer.jsonl) and loss-aware labels ---------------------------
+
+def transfer_row(number, transferred, weights="b" * 64, model="/models/victim-b", reason=None):
+    return {"target_number": number, "label": "x", "k": 1, "attack_kind": "pos", "model": model,
+            "victim": {"weights_sha256": weights, "source": model}, "rank_before": 1, "rank_after": 2,
+            "in_top_k_before": True, "in_top_k_after": False, "transferred": transferred,
+            "reason": reason if transferred is not None else (reason or "goal already met on the original document")}
+
+
+def numbered(rows):
+    return [dict(r, target_number=i) for i, r in enumerate(rows)]
+
+
+def test_transfer_columns_give_transferred_over_judged_per_bin_and_overall(tmp_path):
+    rows = numbered([row("succeeded", 1, bin="1-3"), row("succeeded", 1, bin="1-3"), row("succeeded", 1, bin="1-3"),
+                     row("failed", 50, bin="1-3"), row("succeeded", 1, bin="4-9"), row("succeeded", 1, bin="4-9")])
+    run_dir = write_run(tmp_path / "run", rows)
+    assert "transfers to" not in markdown_report([read_run(run_dir)])  # no transfer.jsonl: no column
+    transfers = [transfer_row(0, True), transfer_row(1, False), transfer_row(2, None),  # 1-3: 1 of 2
+                 transfer_row(4, True), transfer_row(5, True),  # 4-9: 2 of 2
+                 transfer_row(0, False, weights="c" * 64, model="victim-c"),  # another victim: 1-3 0 of 1
+                 transfer_row(5, None, weights="c" * 64, model="victim-c", reason="label 'x' is not among ...")]
+    (run_dir / "transfer.jsonl").write_text("".join(json.dumps(t) + "\n" for t in transfers))
+    run = read_run(run_dir)
+    assert list(run.transfers) == ["victim-b", "victim-c"]
+
+    markdown = markdown_report([run])
+    header = next(line for line in markdown.splitlines() if line.startswith("| bin"))
+    assert header.endswith("| transfers to victim-b | transfers to victim-c |"), header
+    cells = {line.split(" | ")[0][2:]: line.strip("| ").split(" | ")[-2:] for line in markdown.splitlines()
+             if line.startswith("| ") and not line.startswith("| bin")}
+    assert cells["overall"] == ["75.0% (3/4)", "0.0% (0/1)"]
+    assert cells["1-3"] == ["50.0% (1/2)", "0.0% (0/1)"]
+    assert cells["4-9"] == ["100.0% (2/2)", "-"]  # victim-c judged no 4-9 success: no rate, not 0%
+    assert markdown.count("transfers to &lt;name&gt;: of the successful attacks") == 2  # each table's legend
+    page = html_report([run], plots={})
+    assert page.count("<th>transfers to victim-b</th>") == 2 and "<td>75.0% (3/4)</td>" in page
+    assert "<td>100.0% (2/2)</td>" in page and "transfers to &lt;name&gt;: of the successful attacks" in page
+    assert "whose goal did not already hold" in summary_text(run.rows, run.transfers)
+
+
+def test_a_damaged_transfer_file_is_one_error_naming_file_and_line(tmp_path):
+    run_dir = write_run(tmp_path / "run", numbered([row("succeeded", 1)]))
+    (run_dir / "transfer.jsonl").write_text(json.dumps(transfer_row(0, True)) + "\n{oops\n")
+    with pytest.raises(ReportError, match=r"transfer.jsonl:2 is not a transfer row"):
+        read_run(run_dir)
+    (run_dir / "transfer.jsonl").write_text(json.dumps(transfer_row(0, True))[:30])
+    with pytest.raises(ReportError, match=r"transfer.jsonl:1 is an unfinished row"):
+        read_run(run_dir)
+
+
+def test_the_label_names_the_loss_and_adversarial_training():
+    meta = {"model": "m", "recipe": "xmtc-pos", "victim": {"source": "/models/attentionxml", "loss": "pw (A 0.55, B 1.5)",
+                                                           "adversarial": "2 rounds, 37 adversarial documents"}}
+    assert default_label(meta) == ("attentionxml · loss pw (A 0.55, B 1.5) · adversarial 2 rounds, 37 adversarial "
+                                   "documents · xmtc-pos")
+    meta["victim"].update(loss="bce", adversarial="")
+    assert default_label(meta) == "attentionxml · loss bce · xmtc-pos"
+
+
+# -- two tiny models, BCE and PW, attacked on the same targets and reported together ----------
+
+def train_and_attack(root, loss, targets):
+    import os
+
+    import torch
+
+    from conftest import synthetic_corpus
+    from textattack_xmtc.study.experiment import ExperimentConfig, run_experiment
+    from textattack_xmtc.training.attentionxml import train_attentionxml
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    hidden = {name: os.environ.pop(name) for name in list(os.environ) if name.startswith("XMTC_")}
+    try:
+        wrapper, _ = train_attentionxml(synthetic_corpus(240, 0), None, epochs=10, batch_size=16, lr=5e-3,
+                                        hidden_size=16, linear_size=[16], emb_size=16, glove_init=False,
+                                        loss=loss, seed=0, progress=False, log=lambda *_: None)
+        model = root / "attentionxml" / loss  # one directory name: only the loss tells the runs apart
+        model.parent.mkdir(exist_ok=True)
+        wrapper.save(model)
+        run_experiment(ExperimentConfig(model=str(model), targets=str(targets), recipe="xmtc-pos",
+                                        out=str(root / f"run-{loss}"), options={"encoder": "none", "threads": 1},
+                                        progress=False), log=lambda _: None)
+    finally:
+        torch.set_num_threads(threads)
+        os.environ.update(hidden)
+    return model, root / f"run-{loss}"
+
+
+def test_a_bce_run_and_a_pw_run_are_told_apart_in_tables_and_on_one_plot(tmp_path):
+    from commands import write_targets
+    from conftest import synthetic_corpus
+    from textattack_xmtc.study.transfer import rescore_run
+
+    corpus = synthetic_corpus(12, 5)
+    targets = write_targets(tmp_path / "targets.jsonl", [
+        {"text": text, "labels": labels, "target": labels[0], "k": 2, "bin": ["1-5", "6-20"][i % 2], "attack": "pos"}
+        for i, (text, labels) in enumerate(zip(corpus.texts, corpus.labels))])
+    models, runs = {}, {}
+    for loss in ("bce", "pw"):
+        models[loss], runs[loss] = train_and_attack(tmp_path, loss, targets)
+    summary = rescore_run(runs["bce"], str(models["pw"]), progress=False)
+    read = [read_run(runs["bce"]), read_run(runs["pw"])]
+    labels = [run.label for run in read]
+    assert labels == ["bce · loss bce · xmtc-pos", "pw · loss pw (A 0.55, B 1.5) · xmtc-pos"]
+    markdown = markdown_report(read)
+    page = html_report(read, plots={})
+    for label in labels:
+        assert f"## {label}" in markdown and f"<h2>{label}</h2>" in page
+    assert list(read[0].transfers) == ["pw"] and not read[1].transfers
+    assert summary.judged > 0, summary.text()
+    expected = f"{100 * summary.transferred / summary.judged:.1f}% ({summary.transferred}/{summary.judged})"
+    print(summary.text())
+    overall = [line for line in markdown.split("## pw")[0].splitlines() if line.startswith("| overall")]
+    assert overall and all(line.strip("| ").split(" | ")[-1] == expected for line in overall), overall
+
+    figure = success_rate_figure([PlotSeries.from_rows(run.label, run.kind, run.rows) for run in read])
+    (panel,) = figure.axes
+    legend = [text.get_text() for text in panel.get_legend().get_texts()]
+    assert set(labels) <= set(legend), legend
+    drawn = [line for line in panel.get_lines() if line.get_label() in labels]
+    assert len(drawn) == 2 and all(len(line.get_xdata()) == 2 for line in drawn)  # both bins, both runs

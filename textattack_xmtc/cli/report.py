@@ -116,7 +116,7 @@ def _report(args: argparse.Namespace) -> int:
         raise _UsageError(f"cannot write the report into {out} ({error.strerror or error}): "
                           "choose a writable --out") from None
     for run in runs:
-        print(f"== {run.label} ({run.path})\n{summary_text(run.rows)}")
+        print(f"== {run.label} ({run.path})\n{summary_text(run.rows, run.transfers)}")
     for name in OUTPUT_FILES:
         print(f"wrote {out / name}")
     return 0

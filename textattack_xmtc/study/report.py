@@ -15,6 +15,12 @@ with BOTH definitions of adv-xmtc's scripts (:mod:`textattack_xmtc.metrics.attac
 Skipped rows are counted but excluded from every rate. Mean queries and mean
 seconds are over the attacked targets.
 
+When the run directory holds ``transfer.jsonl`` (``experiment --rescore-with``,
+:mod:`textattack_xmtc.study.transfer`), each table gets one column per second
+victim, "transfers to <name>": transferred / judged successes of the group,
+where judged means the second victim knows the label and the goal did not
+already hold on the original document (see :data:`TRANSFER_HELP`).
+
 Usage::
 
     run = read_run("runs/attentionxml-pos")
@@ -32,7 +38,7 @@ import json
 import math
 import os
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
@@ -59,6 +65,12 @@ RESULTS_ALL_HELP = ("hit = success with < 10% of words changed; success rates an
                     "over ALL attacked targets (failures count 0); change rate pooled over the hits")
 PLOT_RESULTS_HELP = ("hit = success with <= 10% of words changed; success rates over all attacked "
                      "targets; average similarity over the HITS only; change rate pooled over the hits")
+TRANSFER_HEADER = "transfers to {name}"
+TRANSFER_HELP = ("transfers to <name>: of the successful attacks (any words changed) whose target label <name> "
+                 "knows and whose goal did not already hold for <name> on the original document, the share "
+                 "whose adversarial document meets the goal on <name> too (pos: the target leaves <name>'s "
+                 "top-k; neg: it enters it), as % (transferred/judged); failed and skipped targets are not "
+                 "counted; from RUN_DIR/transfer.jsonl (experiment --rescore-with)")
 
 
 class ReportError(ValueError):
@@ -71,6 +83,8 @@ class Run:
     meta: dict  # run.json
     rows: List[dict]  # results.jsonl, in file order
     label: str = ""
+    # transfer.jsonl: second victim's name -> target_number -> transfer row; {} without the file
+    transfers: Dict[str, Dict[int, dict]] = field(default_factory=dict)
 
     @property
     def kind(self) -> str:
@@ -106,7 +120,16 @@ def read_run(path) -> Run:
     meta = _read_meta(path / "run.json")
     rows = _read_rows(path / "results.jsonl")
     _check_one_attack(rows, path, meta.get("recipe"))
-    return Run(path=path, meta=meta, rows=rows, label=default_label(meta))
+    return Run(path=path, meta=meta, rows=rows, label=default_label(meta), transfers=_read_transfers(path))
+
+
+def _read_transfers(path: Path) -> Dict[str, Dict[int, dict]]:
+    from .transfer import TransferError, read_transfer_rows, transfer_victims
+
+    try:
+        return transfer_victims(read_transfer_rows(path))
+    except TransferError as error:
+        raise ReportError(str(error)) from None
 
 
 def _read_meta(path: Path) -> dict:
@@ -181,11 +204,22 @@ def _check_one_attack(rows: Sequence[Mapping], path: Path, recipe: Optional[str]
 
 
 def default_label(meta: Mapping) -> str:
-    """``"<model> · <recipe>"``: the victim's source as run.json names it, else the model as given."""
+    """``"<model> · <recipe>"``: the victim's source as run.json names it, else the model as given.
+
+    When run.json's victim records how it was trained (``loss``, ``adversarial``;
+    :mod:`textattack_xmtc.training.description`), the label names it, so that two
+    runs of one architecture trained with different losses differ in the legend:
+    ``"pw-model · loss pw (A 0.55, B 1.5) · adversarial 2 rounds, 37 adversarial documents · xmtc-pos"``.
+    """
     victim = meta.get("victim") if isinstance(meta.get("victim"), dict) else {}  # run.json edited by hand
     model = str(victim.get("source") or meta.get("model") or "model")
     # A saved directory or checkpoint: its name says which model; the full path only crowds the legend.
-    return f"{Path(model.rstrip('/')).name if '/' in model else model} · {meta.get('recipe', '?')}"
+    parts = [Path(model.rstrip('/')).name if '/' in model else model]
+    for key in ("loss", "adversarial"):
+        value = victim.get(key)
+        if isinstance(value, str) and value.strip():
+            parts.append(f"{key} {value.strip()}")
+    return " · ".join(parts + [str(meta.get("recipe", "?"))])
 
 
 # -- grouping and measuring ------------------------------------------------------------------
@@ -277,24 +311,48 @@ DEFINITIONS = ((RESULTS_ALL_DEFINITION, "results_all", RESULTS_ALL_HELP),
                (PLOT_RESULTS_DEFINITION, "plot_results", PLOT_RESULTS_HELP))
 
 
-def table_cells(summaries: Sequence[GroupSummary], metrics: str) -> Tuple[List[str], List[List[str]]]:
-    """Header and rows of one definition's table (``metrics``: "results_all" or "plot_results")."""
+def table_cells(summaries: Sequence[GroupSummary], metrics: str, rows: Sequence[Mapping] = (),
+                transfers: Optional[Mapping[str, Mapping[int, dict]]] = None) -> Tuple[List[str], List[List[str]]]:
+    """Header and rows of one definition's table (``metrics``: "results_all" or "plot_results").
+
+    With ``transfers`` (and the run's result ``rows``, to find each group's
+    targets), one "transfers to <name>" column per second victim follows.
+    """
     header = [name for name, _ in COMMON_COLUMNS + METRIC_COLUMNS + COST_COLUMNS]
-    rows = [[cell(summary) for _, cell in COMMON_COLUMNS]
-            + [cell(getattr(summary, metrics)) for _, cell in METRIC_COLUMNS]
-            + [cell(summary) for _, cell in COST_COLUMNS] for summary in summaries]
-    return header, rows
+    table = [[cell(summary) for _, cell in COMMON_COLUMNS]
+             + [cell(getattr(summary, metrics)) for _, cell in METRIC_COLUMNS]
+             + [cell(summary) for _, cell in COST_COLUMNS] for summary in summaries]
+    groups = {OVERALL: list(rows), **group_by_bin(rows)}
+    for name, by_target in (transfers or {}).items():
+        header.append(TRANSFER_HEADER.format(name=name))
+        for line, summary in zip(table, summaries):
+            line.append(transfer_cell(groups.get(summary.name, []), by_target))
+    return header, table
 
 
-def summary_text(rows: List[dict]) -> str:
-    """The overall and per-bin table of ``rows`` as plain text, both definitions, one table each."""
+def transfer_cell(rows: Sequence[Mapping], by_target: Mapping[int, dict]) -> str:
+    """``"58.3% (7/12)"``: the group's transferred / judged successes on one second victim; "-" if none judged."""
+    from .transfer import transfer_rate
+
+    transferred, judged = transfer_rate([by_target[row["target_number"]] for row in rows
+                                         if row.get("target_number") in by_target])
+    return f"{_percent(transferred / judged)} ({transferred}/{judged})" if judged else "-"
+
+
+def summary_text(rows: List[dict], transfers: Optional[Mapping[str, Mapping[int, dict]]] = None) -> str:
+    """The overall and per-bin table of ``rows`` as plain text, both definitions, one table each.
+
+    ``transfers`` (:attr:`Run.transfers`) adds a "transfers to <name>" column per second victim.
+    """
     summaries = summarize(rows)
     parts = []
     for title, metrics, explanation in DEFINITIONS:
-        header, cells = table_cells(summaries, metrics)
+        header, cells = table_cells(summaries, metrics, rows, transfers)
         parts.append(f"{title}: {explanation}\n{_aligned([header] + cells)}")
     parts.append("queries, seconds: means over the attacked targets; skipped targets are excluded "
                  "from every rate")
+    if transfers:
+        parts.append(TRANSFER_HELP)
     return "\n\n".join(parts) + "\n"
 
 
@@ -379,7 +437,10 @@ def markdown_report(runs: Sequence[Run], plot_files: Sequence[str] = (), example
         summaries = summarize(run.rows)
         lines += ["", f"## {_markdown_text(run.label)}", "", f"Run directory: `{run.path}`", ""]
         for title, metrics, explanation in DEFINITIONS:
-            header, cells = table_cells(summaries, metrics)
+            header, cells = table_cells(summaries, metrics, run.rows, run.transfers)
+            if run.transfers:  # escaped: "<name>" would be read as an HTML tag
+                explanation = f"{explanation}. {_markdown_text(TRANSFER_HELP)}"
+            header = [_markdown_text(cell) if cell.startswith("transfers to ") else cell for cell in header]
             lines += [f"### {title}", "", explanation, "",
                       "| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
             lines += ["| " + " | ".join(_markdown_text(cell) for cell in row) + " |" for row in cells]
@@ -430,7 +491,9 @@ def _html_run(run: Run, examples: int) -> str:
     parts = [f"<section><h2>{html.escape(run.label)}</h2>",
              f"<p class=\"definition\">Run directory: <code>{html.escape(str(run.path))}</code></p>"]
     for title, metrics, explanation in DEFINITIONS:
-        header, cells = table_cells(summaries, metrics)
+        header, cells = table_cells(summaries, metrics, run.rows, run.transfers)
+        if run.transfers:
+            explanation = f"{explanation}. {TRANSFER_HELP}"
         parts += [f"<h3>{html.escape(title)}</h3>", f"<p class=\"definition\">{html.escape(explanation)}</p>",
                   _html_table(header, cells)]
     parts.append("<h3>Example adversarial documents</h3>")
