@@ -56,6 +56,9 @@ documents (changed words marked), and the same as Markdown.""",
   plot_results.py: hit = success with <= 10% of words changed; success rates over all attacked
                   targets; average similarity over the hits only. The plot uses this one.
   skipped targets are counted and excluded from every rate; rows without a bin form the bin "all".
+  transfers to <name> (runs rescored with `experiment --rescore-with`, RUN_DIR/transfer.jsonl): of the
+                  successes whose label <name> knows and whose goal did not already hold for <name> on
+                  the original document, the % whose adversarial document meets the goal on <name> too.
 
 example:
   textattack-xmtc report runs/bce-pos runs/pw-pos runs/bce-neg --out reports/losses \\
@@ -66,8 +69,9 @@ example:
                         help="where to write report.html, report.md and success_rate.png (default: "
                              "RUN_DIR/report for one run; required for several)")
     parser.add_argument("--label", nargs="+", metavar="LABEL", default=None,
-                        help="one legend/heading label per RUN_DIR, in order (default: run.json's model and "
-                             "recipe, e.g. 'attentionxml-reuters21578 · xmtc-pos')")
+                        help="one legend/heading label per RUN_DIR, in order (default: run.json's model, its "
+                             "loss and adversarial training when recorded, and the recipe, e.g. "
+                             "'attentionxml-reuters21578 · xmtc-pos')")
     parser.add_argument("--examples", type=_non_negative_int, default=3, metavar="N",
                         help="example adversarial documents per run, highest similarity first "
                              "(default: %(default)s)")
