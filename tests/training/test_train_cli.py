@@ -147,3 +147,90 @@ def test_a_corpus_too_small_for_the_weights_is_one_error_line(tmp_path, capsys):
     assert run_train(args) == 2
     assert "error: --loss pw needs at least 3 training documents" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+# -- adversarial training: the stock command, and its bad inputs -------------------------------
+
+ADVERSARIAL_WORDS = ("oil crude wheat grain gold silver bank loan ship port coffee sugar jobs workers trade export "
+                     "the company said prices would rise next year after strong quarter").split()
+ADVERSARIAL_LABELS = ("oil", "wheat", "gold", "bank", "ship", "coffee", "jobs", "trade")
+
+
+def adversarial_data(path):
+    """40 documents of real words (the attacks need GloVe neighbours) over 8 labels, one keyword each."""
+    import json
+    import random
+
+    rng = random.Random(0)
+    lines = []
+    for number in range(40):
+        label = number % 8
+        words = rng.sample(ADVERSARIAL_WORDS[16:], 6) + [ADVERSARIAL_WORDS[2 * label + number % 2]]
+        lines.append(json.dumps({"text": " ".join(words), "labels": [ADVERSARIAL_LABELS[label]]}) + "\n")
+    path.write_text("".join(lines))
+    return path
+
+
+TINY_TRAIN = ("--epochs", "3", "--hidden-size", "8", "--emb-size", "8", "--linear-size", "8", "--no-glove",
+              "--quiet", "--seed", "1")
+
+
+def test_stock_command_trains_one_adversarial_round(tmp_path):
+    from commands import run
+
+    from textattack_xmtc.model_wrappers import load_victim
+
+    data = adversarial_data(tmp_path / "news.jsonl")
+    result = run("textattack-xmtc", "train", "--data", str(data), "--test-data", str(data), "--output",
+                 str(tmp_path / "model"), *TINY_TRAIN, "--adversarial-rounds", "1", "--adversarial-targets", "5",
+                 "--adversarial-recipe", 'xmtc-pos^encoder="none"', timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    line = next(line for line in result.stdout.splitlines() if line.startswith("adversarial round 1/1: "))
+    assert "5 targets attacked" in line and "test P@1" in line
+    round_dir = tmp_path / "model" / "adversarial" / "round-1"
+    assert (round_dir / "run.json").is_file() and (round_dir / "results.jsonl").is_file()
+    record = load_victim(str(tmp_path / "model")).training["adversarial"]
+    assert record["rounds"] == 1 and record["runs"] == [str(round_dir)] and record["targets_per_round"] == 5
+
+
+def test_adversarial_targets_without_rounds_is_refused(tmp_path, capsys):
+    args = add_train_arguments(argparse.ArgumentParser()).parse_args(
+        ["--data", "reuters21578", "--output", str(tmp_path / "out"), "--adversarial-targets", "5",
+         "--adversarial-recipe", "xmtc-pos"])
+    assert run_train(args) == 2
+    assert capsys.readouterr().err.strip() == \
+        "error: --adversarial-targets, --adversarial-recipe not used without --adversarial-rounds"
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("case", ["unknown run dir", "other label set", "targets without rounds"])
+def test_bad_adversarial_inputs_exit_2_with_one_line(case, tmp_path):
+    import json
+
+    from commands import run
+
+    data = adversarial_data(tmp_path / "news.jsonl")
+    other = tmp_path / "other-run"
+    other.mkdir()
+    (other / "run.json").write_text(json.dumps({"format": "textattack-xmtc-run", "version": 1, "model": "sports",
+                                                "victim": {"num_labels": 2, "labels_sha256": "0" * 64}}))
+    (other / "results.jsonl").write_text(json.dumps({"status": "succeeded", "perturbed_text": "a goal",
+                                                     "original_text": "a goal", "true_labels": ["football"]}) + "\n")
+    extra, message = {
+        "unknown run dir": (("--adversarial-from", str(tmp_path / "typo")),
+                            f"error: --adversarial-from {tmp_path / 'typo'}: no such directory"),
+        "other label set": (("--adversarial-from", str(other)),
+                            f"error: --adversarial-from {other} was made on another label set (model 'sports'): "
+                            "its documents carry label(s) 'football'"),
+        "targets without rounds": (("--adversarial-targets", "5"),
+                                   "error: --adversarial-targets not used without --adversarial-rounds"),
+    }[case]
+    result = run("textattack-xmtc", "train", "--data", str(data), "--output", str(tmp_path / "model"), *TINY_TRAIN,
+                 *extra, timeout=300)
+    assert result.returncode == 2, result.stderr[-2000:]
+    # (TensorFlow, imported by TextAttack, may log its own lines first)
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error")]
+    assert len(errors) == 1 and errors[0].startswith(message), result.stderr[-2000:]
+    assert result.stderr.strip().splitlines()[-1] == errors[0]
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "model").exists()

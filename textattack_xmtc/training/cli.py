@@ -103,6 +103,7 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPar
     parser.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda (default: %(default)s)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     _add_loss_arguments(parser)
+    _add_adversarial_arguments(parser)
     for architecture in architectures:
         group = parser.add_argument_group(f"{architecture.title} options", architecture.train_options_note or None)
         for option in architecture.train_options:
@@ -127,6 +128,57 @@ def _add_loss_arguments(parser: argparse.ArgumentParser) -> None:
                        help=f"propensity parameter B of pw and pw-cb (default: {LOSS_DEFAULTS['loss_b']})")
     group.add_argument("--loss-beta", type=open_fraction, default=None, metavar="BETA",
                        help=f"class-balance beta of pw-cb, in (0, 1) (default: {LOSS_DEFAULTS['loss_beta']})")
+
+
+#: Defaults of the adversarial options, repeated from training.adversarial so that ``--help`` loads nothing.
+ADVERSARIAL_DEFAULTS = {"targets": 100, "recipe": "xmtc-pos"}
+
+
+def _add_adversarial_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--adversarial-from`` / ``--adversarial-rounds`` and the rounds' options."""
+    group = parser.add_argument_group(
+        "adversarial training (beyond the paper)",
+        "retrain on the training data plus successful adversarial documents, each with its ORIGINAL true "
+        "labels; the documents of --adversarial-from come first, then each round attacks the latest model "
+        "and retrains from scratch (same seed and options) on everything found so far. The saved model "
+        "records it (evaluate and result rows show it)")
+    group.add_argument("--adversarial-from", nargs="+", metavar="RUN_DIR", default=None,
+                       help="run directories of `textattack-xmtc experiment` (made on a model of the same "
+                            "label set): their successful attacks become training documents")
+    group.add_argument("--adversarial-rounds", type=positive_int, default=None, metavar="N",
+                       help="N rounds of: draw positive targets on the TRAINING split, attack them "
+                            "(OUTPUT/adversarial/round-<r>/, a run directory `report` reads), add the "
+                            "successes, retrain")
+    group.add_argument("--adversarial-targets", type=positive_int, default=None, metavar="M",
+                       help=f"targets attacked per round (default: {ADVERSARIAL_DEFAULTS['targets']})")
+    group.add_argument("--adversarial-recipe", default=None, metavar="RECIPE",
+                       help="the rounds' attack: xmtc-pos or xmtc-untargeted, with options in TextAttack's "
+                            "syntax, e.g. 'xmtc-pos^encoder=\"none\"' "
+                            f"(default: {ADVERSARIAL_DEFAULTS['recipe']})")
+
+
+def _adversarial_problem(args: argparse.Namespace):
+    """Why the adversarial options do not go together, or None."""
+    if getattr(args, "adversarial_rounds", None) is None:
+        unused = [flag for flag, dest in (("--adversarial-targets", "adversarial_targets"),
+                                          ("--adversarial-recipe", "adversarial_recipe"))
+                  if getattr(args, dest, None) is not None]
+        if unused:
+            return f"{', '.join(unused)} not used without --adversarial-rounds"
+    return None
+
+
+def _adversarial_settings(args: argparse.Namespace):
+    """The :class:`~textattack_xmtc.training.adversarial.AdversarialSettings` asked for, or None."""
+    if not getattr(args, "adversarial_from", None) and not getattr(args, "adversarial_rounds", None):
+        return None
+    from .adversarial import AdversarialSettings
+
+    return AdversarialSettings(
+        from_runs=list(args.adversarial_from or ()), rounds=args.adversarial_rounds or 0,
+        targets=args.adversarial_targets or ADVERSARIAL_DEFAULTS["targets"],
+        recipe=args.adversarial_recipe or ADVERSARIAL_DEFAULTS["recipe"], seed=args.seed,
+        progress=not args.quiet)
 
 
 def _loss_problem(args: argparse.Namespace):
@@ -169,6 +221,7 @@ def run_train(args: argparse.Namespace) -> int:
         status = run_train(parser.parse_args())
     """
     from ..errors import ModelLoadError
+    from .adversarial import AdversarialTrainingError
     from .losses import LossSettingsError
 
     architecture = _chosen(args)
@@ -176,7 +229,7 @@ def run_train(args: argparse.Namespace) -> int:
     if misplaced:
         print(f"error: {', '.join(misplaced)} not used by --architecture {args.architecture}", file=sys.stderr)
         return 2
-    problem = _loss_problem(args)
+    problem = _loss_problem(args) or _adversarial_problem(args)
     if problem:
         print(f"error: {problem}", file=sys.stderr)
         return 2
@@ -203,12 +256,25 @@ def run_train(args: argparse.Namespace) -> int:
         print(note)
     print(f"Training {args.architecture} on {len(train)} documents with {len(train.label_names())} labels, "
           f"loss {args.loss or LOSS_NAMES[0]}")
+    adversarial = _adversarial_settings(args)
+
+    def train_model(corpus):
+        return architecture.train_function()(
+            corpus, test, seed=args.seed, device=args.device, progress=not args.quiet, **options)
+
     try:
-        wrapper, metrics = architecture.train_function()(
-            train, test, seed=args.seed, device=args.device, progress=not args.quiet, **options)
-    # Sizes that do not fit together; a diverged run; loss weights the corpus cannot give (N < 3).
-    except (ModelLoadError, FloatingPointError, LossSettingsError) as error:
-        print(f"error: {error}", file=sys.stderr)
+        if adversarial is None:
+            wrapper, metrics = train_model(train)
+        else:
+            from .adversarial import adversarial_training
+
+            result = adversarial_training(train, test, train_model, adversarial, output,
+                                          training_record={"data": str(args.data)})
+            wrapper, metrics, train = result.wrapper, result.metrics, result.corpus
+    # Sizes that do not fit together; a diverged run; loss weights the corpus cannot give (N < 3);
+    # adversarial runs that cannot be used.
+    except (ModelLoadError, FloatingPointError, LossSettingsError, AdversarialTrainingError) as error:
+        print(f"error: {' '.join(str(error).split())}", file=sys.stderr)
         return 2
     wrapper.training["data"] = str(args.data)
     wrapper.save(output)
