@@ -222,8 +222,9 @@ def test_a_damaged_transfer_file_is_one_error_naming_file_and_line(tmp_path):
 
 
 def test_the_label_names_the_loss_and_adversarial_training():
-    meta = {"model": "m", "recipe": "xmtc-pos", "victim": {"source": "/models/attentionxml", "loss": "pw (A 0.55, B 1.5)",
-                                                           "adversarial": "2 rounds, 37 adversarial documents"}}
+    victim = {"source": "/models/attentionxml", "loss": "pw (A 0.55, B 1.5)",
+              "adversarial": "2 rounds, 37 adversarial documents"}
+    meta = {"model": "m", "recipe": "xmtc-pos", "victim": victim}
     assert default_label(meta) == ("attentionxml · loss pw (A 0.55, B 1.5) · adversarial 2 rounds, 37 adversarial "
                                    "documents · xmtc-pos")
     meta["victim"].update(loss="bce", adversarial="")
