@@ -9,12 +9,12 @@ import torch
 from textattack_xmtc.datasets.corpus import Corpus
 from textattack_xmtc.model_wrappers import load_victim
 from textattack_xmtc.training.attentionxml import train_attentionxml
+from textattack_xmtc.training.description import describe_loss
 from textattack_xmtc.training.evaluation import evaluate
 from textattack_xmtc.training.losses import (
     LossSettings,
     LossSettingsError,
     check_loss_settings,
-    describe_loss,
     label_weights,
     weighted_bce_with_logits,
 )

@@ -54,7 +54,7 @@ from ..models.xlnet_tokenization import (
     read_tokenizer_options,
     train_sentencepiece,
 )
-from .common import label_matrix, progress_bar, seed_everything, train_epochs
+from .common import continued_from, continued_network, label_matrix, progress_bar, seed_everything, train_epochs
 from .evaluation import finish_training
 from .losses import DEFAULT_A, DEFAULT_B, DEFAULT_BETA, LossSettings
 
@@ -152,6 +152,7 @@ def train_aplc_xlnet(
     loss_a: float = DEFAULT_A,
     loss_b: float = DEFAULT_B,
     loss_beta: float = DEFAULT_BETA,
+    init_from: Optional[APLCXLNetWrapper] = None,
     seed: int = 0,
     device: str = "cpu",
     progress: bool = True,
@@ -170,7 +171,10 @@ def train_aplc_xlnet(
     ``vocab_size`` bounds the SentencePiece model trained from scratch.
     ``loss`` is ``bce``, ``pw`` or ``pw-cb`` with ``loss_a`` / ``loss_b`` /
     ``loss_beta`` (:mod:`~textattack_xmtc.training.losses`), recorded in
-    ``wrapper.training["loss"]``.
+    ``wrapper.training["loss"]``. ``init_from`` continues training a saved
+    model (fine-tuning: its network, tokenizer, input length, label order
+    and clusters are kept, so ``pretrained``, ``vocab_size``, ``max_length``
+    and the sizes do not apply; every training label must be one of its labels).
     Returns the wrapper (on ``device``, eval mode) and a metrics dict (test
     P@k / nDCG@k / PSP@k, timings).
 
@@ -200,12 +204,52 @@ def train_aplc_xlnet(
     started = time.perf_counter()
     seed_everything(seed)
     rng = np.random.default_rng(seed)
-    labels = label_order(train)
     counts = train.label_counts()
+    if init_from is not None:
+        if pretrained or sizes:
+            raise TypeError("--pretrained and the network sizes are fixed by the model trained on")
+        labels, inputs, network = list(init_from.labels), init_from.inputs, continued_network(init_from, train)
+        cut = min(cut, inputs.max_length)
+    else:
+        labels = label_order(train)
+        network, inputs = _new_network(train, labels, counts, pretrained, sizes, max_length, vocab_size, defaults,
+                                       log)
+    network.to(device)
+
+    train_inputs = XLNetInputBuilder(inputs.tokenizer, max_length=cut)
+    encoded = [train_inputs.ids(text)
+               for text in progress_bar(train.texts, progress, desc="tokenizing", unit="doc", leave=False)]
+    targets = label_matrix(train.labels, labels)
+    # In label order, which is the network's output order: aplc_loss hands the head its first
+    # cutoff0 weights and each tail cluster the weights of its label range.
+    pos_weight = settings.pos_weight([counts.get(name, 0) for name in labels], len(train))
+    prepared = time.perf_counter()
+
+    losses = _fit(network, encoded, targets, pos_weight, epochs, batch_size, lrs, rng, device, progress)
+    trained = time.perf_counter()
+
+    training = {
+        "data": train.name or train.source, "documents": len(train), "epochs": epochs,
+        "batch_size": batch_size, "lr_encoder": lrs["encoder"], "lr_summary": lrs["summary"],
+        "lr_head": lrs["head"], "train_max_length": cut, "seed": seed,
+        "pretrained": str(pretrained) if pretrained else None, "loss": settings.record(),
+        "final_loss": losses[-1] if losses else None,
+    }
+    if init_from is not None:
+        training["init_from"] = continued_from(init_from)
+    wrapper = APLCXLNetWrapper(network.eval(), inputs, labels,
+                               source=f"APLC-XLNet trained on {training['data']}", training=training)
+    return wrapper, finish_training(wrapper, train, test, "APLC-XLNet", started, prepared, trained, progress, log)
+
+
+def _new_network(train: Corpus, labels: List[str], counts, pretrained: Optional[str], sizes: dict, max_length: int,
+                 vocab_size: Optional[int], defaults: dict, log: Callable[[str], None]
+                 ) -> Tuple[APLCXLNet, XLNetInputBuilder]:
+    """A new APLC-XLNet for ``labels`` (in this order): on a pretrained XLNet, or from scratch with its own
+    SentencePiece model trained on ``train``."""
     cutoffs = sizes.get("adaptive_cutoff")
     if cutoffs is None:
         cutoffs = choose_cutoffs([counts[name] for name in labels])
-
     if pretrained:
         network, inputs = _from_pretrained(Path(pretrained).expanduser(), labels, cutoffs, sizes, max_length)
     else:
@@ -223,30 +267,7 @@ def train_aplc_xlnet(
             source="train_aplc_xlnet sizes",
         )
         network = APLCXLNet(config)
-    network.to(device)
-
-    train_inputs = XLNetInputBuilder(inputs.tokenizer, max_length=cut)
-    encoded = [train_inputs.ids(text)
-               for text in progress_bar(train.texts, progress, desc="tokenizing", unit="doc", leave=False)]
-    targets = label_matrix(train.labels, labels)
-    # In label order, which is the network's output order: aplc_loss hands the head its first
-    # cutoff0 weights and each tail cluster the weights of its label range.
-    pos_weight = settings.pos_weight([counts[name] for name in labels], len(train))
-    prepared = time.perf_counter()
-
-    losses = _fit(network, encoded, targets, pos_weight, epochs, batch_size, lrs, rng, device, progress)
-    trained = time.perf_counter()
-
-    training = {
-        "data": train.name or train.source, "documents": len(train), "epochs": epochs,
-        "batch_size": batch_size, "lr_encoder": lrs["encoder"], "lr_summary": lrs["summary"],
-        "lr_head": lrs["head"], "train_max_length": cut, "seed": seed,
-        "pretrained": str(pretrained) if pretrained else None, "loss": settings.record(),
-        "final_loss": losses[-1] if losses else None,
-    }
-    wrapper = APLCXLNetWrapper(network.eval(), inputs, labels,
-                               source=f"APLC-XLNet trained on {training['data']}", training=training)
-    return wrapper, finish_training(wrapper, train, test, "APLC-XLNet", started, prepared, trained, progress, log)
+    return network, inputs
 
 
 PRETRAINED_WEIGHTS = ("pytorch_model.bin", "model.safetensors")

@@ -36,7 +36,7 @@ from ..models.tokenization import (
     build_vocab,
     glove_embedding_matrix,
 )
-from .common import label_matrix, progress_bar, seed_everything, train_epochs
+from .common import continued_from, continued_network, label_matrix, progress_bar, seed_everything, train_epochs
 from .evaluation import evaluate, finish_training, format_report, predict_scores
 from .losses import DEFAULT_A, DEFAULT_B, DEFAULT_BETA, LossSettings, weighted_bce_with_logits
 
@@ -78,6 +78,7 @@ def train_attentionxml(
     loss_a: float = DEFAULT_A,
     loss_b: float = DEFAULT_B,
     loss_beta: float = DEFAULT_BETA,
+    init_from: Optional[AttentionXMLWrapper] = None,
     seed: int = 0,
     device: str = "cpu",
     progress: bool = True,
@@ -93,7 +94,11 @@ def train_attentionxml(
     truncates the training texts only, to train faster. ``loss`` is ``bce``,
     ``pw`` or ``pw-cb`` with Jain et al.'s ``loss_a`` / ``loss_b`` and the
     class-balance ``loss_beta`` (:mod:`~textattack_xmtc.training.losses`);
-    it is recorded in ``wrapper.training["loss"]``. Returns the wrapper
+    it is recorded in ``wrapper.training["loss"]``. ``init_from`` continues
+    training a saved model instead of a new one (fine-tuning: its network,
+    vocabulary, input length and label list are kept, so ``max_length``,
+    ``vocab_max_size``, ``min_count``, ``glove_init`` and the network sizes
+    do not apply; every training label must be one of its labels). Returns the wrapper
     (on ``device``, eval mode) and a metrics dict (test P@k / nDCG@k / PSP@k,
     timings, sizes).
 
@@ -101,6 +106,7 @@ def train_attentionxml(
 
         wrapper, metrics = train_attentionxml(train, test, hidden_size=64, epochs=5, seed=1)
         wrapper, metrics = train_attentionxml(train, test, loss="pw-cb", loss_beta=0.99)
+        wrapper, metrics = train_attentionxml(train, test, loss="pw", epochs=2, init_from=load_victim("my-model"))
     """
     unknown = sorted(set(config_overrides) - set(DEFAULTS))
     if unknown:
@@ -113,21 +119,27 @@ def train_attentionxml(
     rng = np.random.default_rng(seed)
     sizes = {**DEFAULTS, **config_overrides}
 
-    labels = sorted(train.label_names())
     words = AttentionXMLTokenizer([PAD_TOKEN, UNK_TOKEN]).words
     token_lists = [words(text) for text in progress_bar(train.texts, progress, desc="tokenizing", unit="doc", leave=False)]
-    vocab = build_vocab(range(len(token_lists)), lambda i: token_lists[i], vocab_max_size, min_count)
-    tokenizer = AttentionXMLTokenizer(vocab, max_length=max_length)
-    config = AttentionXMLConfig(vocab_size=len(vocab), labels_num=len(labels), **sizes)
-    emb_init = glove_embedding_matrix(vocab, config.emb_size, seed=seed) if glove_init else None
-    network = AttentionXMLNetwork(config, emb_init=emb_init).to(device)
+    if init_from is not None:
+        if config_overrides:
+            raise TypeError(f"the network sizes {sorted(config_overrides)} are fixed by the model trained on")
+        network, tokenizer, labels = continued_network(init_from, train), init_from.tokenizer, list(init_from.labels)
+        network.to(device)
+    else:
+        labels = sorted(train.label_names())
+        vocab = build_vocab(range(len(token_lists)), lambda i: token_lists[i], vocab_max_size, min_count)
+        tokenizer = AttentionXMLTokenizer(vocab, max_length=max_length)
+        config = AttentionXMLConfig(vocab_size=len(vocab), labels_num=len(labels), **sizes)
+        emb_init = glove_embedding_matrix(vocab, config.emb_size, seed=seed) if glove_init else None
+        network = AttentionXMLNetwork(config, emb_init=emb_init).to(device)
 
-    cut = train_max_length or max_length
+    cut = train_max_length or tokenizer.max_length
     lookup = tokenizer.word_to_id
     encoded = [[lookup.get(word, 1) for word in tokens[:cut]] or [1] for tokens in token_lists]
     targets = label_matrix(train.labels, labels)
     counts = train.label_counts()
-    pos_weight = settings.pos_weight([counts[name] for name in labels], len(train))
+    pos_weight = settings.pos_weight([counts.get(name, 0) for name in labels], len(train))
     prepared = time.perf_counter()
 
     losses = _fit(network, tokenizer, encoded, targets, pos_weight, epochs, batch_size, lr, rng, device, progress)
@@ -136,8 +148,11 @@ def train_attentionxml(
     training = {
         "data": train.name or train.source, "documents": len(train), "epochs": epochs,
         "batch_size": batch_size, "lr": lr, "train_max_length": cut, "seed": seed,
-        "glove_init": glove_init, "loss": settings.record(), "final_loss": losses[-1] if losses else None,
+        "glove_init": glove_init if init_from is None else None, "loss": settings.record(),
+        "final_loss": losses[-1] if losses else None,
     }
+    if init_from is not None:
+        training["init_from"] = continued_from(init_from)
     wrapper = AttentionXMLWrapper(network.eval(), tokenizer, labels,
                                   source=f"AttentionXML trained on {training['data']}", training=training)
     return wrapper, finish_training(wrapper, train, test, "AttentionXML", started, prepared, trained, progress, log)

@@ -9,6 +9,7 @@ Usage::
 """
 from __future__ import annotations
 
+import copy
 import math
 from typing import Callable, List, Optional, Sequence
 
@@ -39,6 +40,37 @@ def seed_everything(seed: int) -> None:
         seed_everything(0)
     """
     torch.manual_seed(seed)
+
+
+def continued_network(model, train) -> nn.Module:
+    """A copy of ``model``'s network to fine-tune on ``train`` (the saved model itself is left as it is).
+
+    Raises ``ValueError`` naming the labels when ``train`` has labels the model
+    does not score: a network cannot learn a label it has no output for.
+
+    Usage::
+
+        network = continued_network(load_victim("my-model"), train)
+    """
+    known = set(model.labels)
+    unknown = sorted(name for name in train.label_names() if name not in known)
+    if unknown:
+        shown = ", ".join(unknown[:5]) + (f", ... ({len(unknown)} in all)" if len(unknown) > 5 else "")
+        raise ValueError(f"the training data has labels the model to continue from does not score ({shown}); "
+                         "train a new model instead, or drop those labels")
+    return copy.deepcopy(model.model).train()
+
+
+def continued_from(model) -> dict:
+    """What a fine-tuned model records about the model it started from: source and weights hash.
+
+    Usage::
+
+        training["init_from"] = continued_from(start)   # {"source": "my-model", "weights_sha256": "..."}
+    """
+    identity = model.identity()
+    return {"source": identity["source"], "architecture": identity["architecture"],
+            "weights_sha256": identity["weights_sha256"], "loss": identity["loss"]}
 
 
 def label_matrix(label_lists: Sequence[Sequence[str]], labels: Sequence[str]) -> torch.Tensor:

@@ -32,7 +32,6 @@ import torch
 from torch.nn import functional as F
 
 from ..metrics.ranking import inverse_propensity
-from .description import describe_loss  # noqa: F401 (imported from here before it moved)
 
 #: Loss names ``train --loss`` accepts; the first is the default.
 LOSSES = ("bce", "pw", "pw-cb")
