@@ -30,6 +30,7 @@ from textattack.goal_functions import GoalFunction
 from textattack.shared import logger, validators
 
 from ..datasets.targets import AUTO, XMTCTarget
+from ..metrics.ranking import NonFiniteScoresError  # one class for every "NaN scores" error, re-exported here
 from ..model_wrappers.base import SCORE_TYPES
 from .results import TopKOutput, XMTCGoalFunctionResult
 
@@ -469,10 +470,6 @@ def _checked(scores, count: int, model) -> torch.Tensor:
             f"{_describe(model)} returned non-finite scores (NaN or inf): its weights or inputs are "
             "broken, and an attack on it would count as a robust model; check the model files")
     return scores
-
-
-class NonFiniteScoresError(ValueError):
-    """A victim returned NaN or infinite scores: a broken model, never a robust one."""
 
 
 def _describe(model) -> str:

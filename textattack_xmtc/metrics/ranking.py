@@ -58,7 +58,7 @@ def inverse_propensity(label_counts: Sequence[float], n_train: int, A: float = 0
 
 
 class NonFiniteScoresError(ValueError):
-    """Scores with NaN or infinite values: a broken model, not a ranking."""
+    """Scores with NaN or infinite values: a broken model, never a robust one or a ranking."""
 
 
 def top_k_indices(scores: Scores, k: int) -> np.ndarray:
