@@ -277,16 +277,20 @@ ARCHITECTURES: Tuple[Architecture, ...] = (
             load=f"{_WRAPPERS}.huggingface:HuggingFaceMultilabelWrapper.from_directory",
             near_miss=f"{_WRAPPERS}.huggingface:HuggingFaceMultilabelWrapper.near_miss"),),
     ),
-    # Recognised, not loadable yet (step 6 adds their wrappers in these modules).
     Architecture(
         name="attentionxml-tree",
         title="FastAttentionXML label tree",
+        wrapper=f"{_WRAPPERS}.attentionxml_tree:AttentionXMLTreeWrapper",
+        score_type="probabilities",
         formats=(DiskFormat(
             title="FastAttentionXML label tree",
-            description="an original FastAttentionXML label tree (models/FastAttentionXML-<data>-Tree-<n>-"
-                        "Level-<i> and ...-cluster-Level-<i>.npy): recognised, not supported yet",
-            find=f"{_WRAPPERS}.attentionxml_tree:find_label_tree"),),
+            description="an original FastAttentionXML label tree (models/FastAttentionXML-<data>[-Tree-<n>]-"
+                        "Level-<i> and ...-cluster-Level-<i>.npy, with vocab.npy and labels.txt or "
+                        "data/<data>/train_labels.txt; beam width MODEL^top=N, default 160)",
+            find=f"{_WRAPPERS}.attentionxml_tree:find_label_tree",
+            load=f"{_WRAPPERS}.attentionxml_tree:AttentionXMLTreeWrapper.from_original"),),
     ),
+    # Recognised, not loadable yet (step 6 adds its wrapper in this module).
     Architecture(
         name="libmultilabel",
         title="LibMultiLabel checkpoint",

@@ -6,7 +6,8 @@ original code of a supported architecture. Which formats exist, and in what
 order they are tried, is the table in :mod:`textattack_xmtc.architectures`.
 
 On the command line, where ``--model`` takes one string, loading options
-follow a ``^``: ``--model path/to/checkpoint^max_length=128``.
+follow a ``^``: ``--model path/to/checkpoint^max_length=128``; a label tree
+also takes its beam width, ``--model AttentionXML/models^top=320``.
 
 Usage::
 
@@ -25,7 +26,17 @@ from .base import SCORE_TYPES, XMTCModelWrapper
 from .saved import SAVED_MODEL_FILE
 
 #: Loading options a MODEL string may carry after ``^`` (each a positive integer).
-MODEL_OPTIONS = ("max_length",)
+MODEL_OPTIONS = ("max_length", "top")
+#: Options only some architectures take (the others refuse them in one line): the beam width of a label tree.
+ARCHITECTURE_OPTIONS = {"top": ("attentionxml-tree",)}
+
+
+def _check_options(name: str, architecture: str, options: dict) -> None:
+    for option in options:
+        allowed = ARCHITECTURE_OPTIONS.get(option)
+        if allowed is not None and architecture not in allowed:
+            raise ModelLoadError(f"{name}: loading option {option}= applies to {', '.join(allowed)} models only; "
+                                 f"this is a {architecture} model")
 
 
 def _builtin_names():
@@ -121,8 +132,9 @@ def load_victim(name_or_path: str, device: Optional[str] = None,
             raise ModelLoadError(f"max_length must be a positive integer, got {max_length!r}")
         options["max_length"] = max_length
     if name in _builtin_names():
-        from ..models.builtin import load_builtin_model
+        from ..models.builtin import BUILTIN_MODELS, canonical_name, load_builtin_model
 
+        _check_options(name, BUILTIN_MODELS[canonical_name(name)]["architecture"], options)
         wrapper = load_builtin_model(name, **options)
     else:
         wrapper = _load_from_path(Path(name), options)
@@ -141,6 +153,7 @@ def _load_from_path(path: Path, options: dict) -> XMTCModelWrapper:
             f"(built-in: {', '.join(sorted(_builtin_names()))})")
     found = _loader_for(path)  # raises, naming the files, for a half-complete checkpoint
     if found is not None:
+        _check_options(str(path), found[0], options)
         try:
             return found[1](**options)
         except ModelLoadError:
@@ -213,6 +226,7 @@ def _saved_architecture(path: Path):
 
 def _load_saved(path: Path, options: Optional[dict] = None) -> XMTCModelWrapper:
     architecture = _saved_architecture(path)
+    _check_options(str(path), architecture.name, options or {})
     try:
         return architecture.wrapper_class().from_directory(str(path), **(options or {}))
     except ModelLoadError:

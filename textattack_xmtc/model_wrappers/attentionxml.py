@@ -357,7 +357,24 @@ def find_original_checkpoint(path: PathLike, allow_pickle: bool = False) -> Opti
     weights = _locate_weights(Path(path).expanduser())
     if weights is None:
         return None
-    model_name = weights.name[len(ORIGINAL_PREFIX):]
+    found = find_vocab_and_labels(weights, weights.name[len(ORIGINAL_PREFIX):], allow_pickle,
+                                  "AttentionXMLWrapper.from_original(weights_path, vocab_path, labels)")
+    return {"weights_path": str(weights), **found}
+
+
+def find_vocab_and_labels(weights: Path, model_name: str, allow_pickle: bool = False,
+                          loader: str = "AttentionXMLWrapper.from_original(weights_path, vocab_path, labels)") -> dict:
+    """``{"vocab_path", "labels", "allow_pickle"}`` for original weights ``weights`` named ``<model>-<model_name>``.
+
+    Looked for beside the weights (``vocab.npy``, ``labels.txt``), then in the
+    original layout ``<root>/data/<data>/{vocab.npy,train_labels.txt}``
+    (``labels_binarizer`` only with ``allow_pickle``); a FileNotFoundError names
+    every path tried and, as a last resort, ``loader``.
+
+    Usage::
+
+        find_vocab_and_labels(Path("models/FastAttentionXML-EUR-Lex-Level-0"), "EUR-Lex")
+    """
     data_dirs = [weights.parent.parent / "data" / name for name in _data_names(model_name)]
     vocab_tried = [weights.parent / VOCAB_FILE] + [data_dir / VOCAB_FILE for data_dir in data_dirs]
     labels_tried = [weights.parent / LABELS_FILE] + [data_dir / "train_labels.txt" for data_dir in data_dirs]
@@ -376,10 +393,9 @@ def find_original_checkpoint(path: PathLike, allow_pickle: bool = False) -> Opti
             f"found the AttentionXML weights {weights} but not " + " nor ".join(missing) + ". "
             f"Put vocab.npy and labels.txt (one label per line, in output order) beside the weights, "
             f"keep the original layout <root>/data/{data_name}/{{vocab.npy,train_labels.txt}}, or call "
-            f"AttentionXMLWrapper.from_original(weights_path, vocab_path, labels)"
+            f"{loader}"
         )
-    return {"weights_path": str(weights), "vocab_path": str(vocab), "labels": str(labels),
-            "allow_pickle": allow_pickle}
+    return {"vocab_path": str(vocab), "labels": str(labels), "allow_pickle": allow_pickle}
 
 
 _TREE_SUFFIX = re.compile(r"-Tree-\d+$")

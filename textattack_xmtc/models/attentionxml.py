@@ -288,11 +288,19 @@ class LabelAttention(nn.Module):
 
     def forward(self, states: torch.Tensor, mask: torch.Tensor,
                 labels: Optional[torch.Tensor] = None) -> torch.Tensor:
-        """Context vectors [B, L, 2h]; only for the label indices ``labels`` (then [B, len, 2h]) if given."""
-        weight = self.attention.weight if labels is None else self.attention.weight.index_select(0, labels)
-        # Scores come out [B, T, L] and are copied to [B, L, T], so that the softmax runs
-        # along memory: faster than a softmax across it, and the same numbers.
-        scores = linear(states, weight).transpose(1, 2).contiguous()
+        """Context vectors [B, L, 2h]; only for the label indices ``labels`` if given.
+
+        ``labels`` is one index list shared by the batch ([len] -> [B, len, 2h]) or
+        one list per text ([B, m] -> [B, m, 2h]: a label tree's candidates).
+        """
+        if labels is not None and labels.dim() == 2:
+            # Each text attends with its own rows: [B, m, 2h] @ [B, 2h, T] is already [B, m, T].
+            scores = torch.bmm(self.attention.weight[labels], states.transpose(1, 2))
+        else:
+            weight = self.attention.weight if labels is None else self.attention.weight.index_select(0, labels)
+            # Scores come out [B, T, L] and are copied to [B, L, T], so that the softmax runs
+            # along memory: faster than a softmax across it, and the same numbers.
+            scores = linear(states, weight).transpose(1, 2).contiguous()
         if not bool(mask.all()):  # attack batches are rarely padded
             scores.masked_fill_(~mask.unsqueeze(1), float("-inf"))
         weights = torch.softmax(scores, dim=-1)
@@ -320,7 +328,9 @@ class AttentionXMLNetwork(nn.Module):
 
     Each label's logit depends only on its own attention row (the MLP is shared),
     so ``forward(input_ids, labels)`` computes just the labels asked for: an
-    attack ranking words by one target label skips the other L - 1.
+    attack ranking words by one target label skips the other L - 1. ``labels``
+    [len] is shared by the batch (logits [B, len]); ``labels`` [B, m] gives
+    each text its own candidates (logits [B, m]), as a label tree's levels need.
 
     Usage::
 

@@ -1,0 +1,362 @@
+"""Original FastAttentionXML label trees: loading, the beam against the original's procedure, bad layouts, attacks."""
+import datetime
+
+import numpy as np
+import pytest
+import textattack
+import torch
+from torch import nn
+
+from textattack_xmtc import XMTCPositive, result_row
+from textattack_xmtc.datasets import XMTCDataset, XMTCTarget
+from textattack_xmtc.model_wrappers import ModelLoadError, load_victim, victim_architecture
+from textattack_xmtc.model_wrappers.attentionxml_tree import AttentionXMLTreeWrapper, find_label_tree
+from textattack_xmtc.models.attentionxml import AttentionXMLConfig, AttentionXMLNetwork
+from textattack_xmtc.models.tokenization import AttentionXMLTokenizer, save_vocab
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+VOCAB = ["<PAD>", "<UNK>", "oil", "prices", "rose", "wheat", "exports", "fell", "the", "bank", "rates", "said",
+         "company", "shares", "grain", "market", "crude", "sharply"]
+# Two words at least: with one position every attention row sees the same context, and all
+# nodes of a level tie (their order is then up to topk, in the original too).
+TEXTS = ["Oil prices rose sharply.", "Wheat exports fell, the bank said.", "bank rates",
+         "the company shares fell on the grain market", "crude oil <UNK> wheat oil oil prices"]
+LABELS_NUM, TOP_CLUSTERS, K = 40, 3, 4  # original layout: 3 clusters -> 12 level-1 nodes -> 40 labels
+PREFIX = "FastAttentionXML-Tiny-Tree-0"
+LABELS = [f"label{i:02d}" for i in range(LABELS_NUM)]
+
+
+def make_level(labels_num, seed):
+    torch.manual_seed(seed)
+    config = AttentionXMLConfig(vocab_size=len(VOCAB), emb_size=6, hidden_size=5, layers_num=1,
+                                linear_size=[7], labels_num=labels_num)
+    network = AttentionXMLNetwork(config)
+    with torch.no_grad():
+        for parameter in network.parameters():
+            parameter.normal_(0.0, 0.7)
+    return network
+
+
+def object_array(groups):
+    array = np.empty(len(groups), dtype=object)
+    for i, group in enumerate(groups):
+        array[i] = np.asarray(group, dtype=np.int64)
+    return array
+
+
+def original_clusters(seed=0):
+    """As the original's cluster.py writes them: each file maps its nodes to LABEL sets, and node j's
+    labels are those of nodes K*j .. K*j+K-1 one level down. Level-1 sizes are uneven (2 to 5)."""
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(LABELS_NUM)
+    sizes = [2, 5, 3, 4, 3, 2, 5, 4, 3, 3, 4, 2]  # 12 nodes, 40 labels
+    level1, start = [], 0
+    for size in sizes:
+        level1.append(np.sort(order[start:start + size]))
+        start += size
+    level0 = [np.concatenate(level1[K * j:K * j + K]) for j in range(TOP_CLUSTERS)]
+    return [level0, level1]
+
+
+def children_clusters(seed=0):
+    """The other layout read: a higher file lists each node's CHILDREN (10 level-1 nodes here)."""
+    rng = np.random.default_rng(seed)
+    level0 = [np.array([4, 0, 7]), np.array([1, 9, 2]), np.array([3, 8, 5, 6])]
+    order = rng.permutation(LABELS_NUM)
+    cuts = [0, 3, 7, 9, 14, 18, 21, 26, 30, 35, 40]
+    level1 = [order[a:b] for a, b in zip(cuts[:-1], cuts[1:])]
+    return [level0, level1]
+
+
+def write_tree(root, clusters=None, split_last=False, prefix=PREFIX, data="Tiny"):
+    """An original repository: models/<prefix>-Level-{0,1,2}, ...-cluster-Level-{0,1}.npy, data/<data>/."""
+    clusters = original_clusters() if clusters is None else clusters
+    models = root / "models"
+    models.mkdir(parents=True, exist_ok=True)
+    sizes = [len(clusters[0]), len(clusters[1]), LABELS_NUM]
+    networks = [make_level(sizes[0], 0), make_level(sizes[1] + 1, 1), make_level(sizes[2] + 1, 2)]
+    for level, network in enumerate(networks):
+        state = network.state_dict()
+        if level:
+            state = {f"Network.{key}": value for key, value in state.items()}
+            if split_last and level == 2:  # a level above 80,000 nodes: the table split over GPUs, no pad row
+                table = state.pop("Network.attention.attention.weight")[:-1]
+                state["AttentionWeights.emb.0.weight"] = table[:25].clone()
+                state["AttentionWeights.emb.1.weight"] = table[25:].clone()
+        torch.save(state, models / f"{prefix}-Level-{level}")
+    for level, groups in enumerate(clusters):
+        np.save(models / f"{prefix}-cluster-Level-{level}.npy", object_array(groups), allow_pickle=True)
+    (root / "data" / data).mkdir(parents=True, exist_ok=True)
+    save_vocab(root / "data" / data / "vocab.npy", VOCAB)
+    rng = np.random.default_rng(1)
+    lines = [" ".join(LABELS[i] for i in rng.choice(LABELS_NUM, 3, replace=False)) for _ in range(30)]
+    lines.append(" ".join(LABELS))  # every label occurs in training
+    (root / "data" / data / "train_labels.txt").write_text("\n".join(lines) + "\n")
+    return [{key: value.clone() for key, value in network.state_dict().items()} for network in networks]
+
+
+# ----------------------------------------------------------------- the original's procedure, by hand
+
+
+def plain_logits(state, ids):
+    """One text through one level with plain torch ops: logits for EVERY row of its attention table."""
+    emb = state["emb.emb.weight"][torch.tensor(ids)]
+    hidden = state["lstm.init_state"].shape[-1]
+    lstm = nn.LSTM(emb.shape[1], hidden, batch_first=True, bidirectional=True)
+    lstm.load_state_dict({key[len("lstm.lstm."):]: value for key, value in state.items()
+                          if key.startswith("lstm.lstm.")})
+    c0, h0 = state["lstm.init_state"].chunk(2)  # the first half is c0
+    with torch.no_grad():
+        states = lstm(emb[None], (h0, c0))[0][0]  # [T, 2h]: one unpadded text is its own packed sequence
+        weights = torch.softmax(states @ state["attention.attention.weight"].T, dim=0)  # [T, rows]
+        out = weights.T @ states
+        out = torch.relu(out @ state["linear.linear.0.weight"].T + state["linear.linear.0.bias"])
+        return (out @ state["linear.output.weight"].T + state["linear.output.bias"])[:, 0]
+
+
+def children_by_hand(clusters, original):
+    """Level-0 -> level-1 children: the original's get_inter_groups (consecutive blocks) for its own
+    files, the file itself for the children layout; level-1 -> labels: always the file."""
+    if original:
+        first = [list(range(K * j, K * j + K)) for j in range(TOP_CLUSTERS)]
+    else:
+        first = [list(group) for group in clusters[0]]
+    return [first, [list(group) for group in clusters[1]]]
+
+
+def beam_by_hand(states, children, ids, top, k):
+    """FastAttentionXML.predict_level + Model/XMLModel.predict_step, for one text, in plain Python."""
+    sigmoid = lambda x: 1.0 / (1.0 + np.exp(-x))  # noqa: E731
+    logits = [plain_logits(state, ids).double().numpy() for state in states]
+    kept = sorted(range(len(logits[0])), key=lambda j: -logits[0][j])[:top]
+    kept = [(j, sigmoid(logits[0][j])) for j in kept]
+    for level in (1, 2):
+        candidates = [(c, sigmoid(logits[level][c]) * score) for node, score in kept
+                      for c in children[level - 1][node]]
+        kept = sorted(candidates, key=lambda pair: -pair[1])[:top if level == 1 else k]
+    return kept, candidates, logits
+
+
+def path_product_by_hand(children, logits, label):
+    sigmoid = lambda x: 1.0 / (1.0 + np.exp(-x))  # noqa: E731
+    node1 = next(n for n, group in enumerate(children[1]) if label in group)
+    node0 = next(n for n, group in enumerate(children[0]) if node1 in group)
+    return sigmoid(logits[0][node0]) * sigmoid(logits[1][node1]) * sigmoid(logits[2][label])
+
+
+def test_per_text_candidates_give_the_logits_of_the_shared_label_path():
+    """A tree level attends with each text's own rows ([B, m] labels); the flat path shares one list."""
+    network = make_level(13, 4).eval()
+    ids = AttentionXMLTokenizer(VOCAB).batch_encode(TEXTS)
+    candidates = torch.tensor([[3, 0, 12, 7], [5, 5, 1, 2], [12, 11, 10, 9], [0, 1, 2, 3], [8, 6, 4, 2]])
+    with torch.no_grad():
+        per_text = network(ids, candidates)
+        shared = torch.stack([network(ids[row:row + 1], candidates[row])[0] for row in range(len(TEXTS))])
+        whole = network(ids).gather(1, candidates)
+    torch.testing.assert_close(per_text, shared, atol=1e-5, rtol=0)
+    torch.testing.assert_close(per_text, whole, atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize("layout", ["original", "children", "split attention"])
+def test_the_beam_equals_the_originals_procedure_computed_by_hand(tmp_path, layout):
+    clusters = children_clusters() if layout == "children" else original_clusters()
+    states = write_tree(tmp_path, clusters, split_last=layout == "split attention")
+    top, k = 2, 5
+    victim = load_victim(f"{tmp_path}^top={top}")
+    assert isinstance(victim, AttentionXMLTreeWrapper) and victim.top == top
+    assert victim.labels == LABELS and victim.max_words == 500
+    children = children_by_hand(clusters, original=layout != "children")
+    tokenizer = AttentionXMLTokenizer(VOCAB)
+    indices, scores = victim.predict_top_k(TEXTS, k)
+    dense = victim(TEXTS)
+    assert dense.shape == (len(TEXTS), LABELS_NUM)
+    outside_checked = 0
+    for row, text in enumerate(TEXTS):
+        ids = tokenizer.encode(text)
+        expected, candidates, logits = beam_by_hand(states, children, ids, top, k)
+        assert indices[row].tolist() == [label for label, _ in expected]
+        np.testing.assert_allclose(scores[row].double().numpy(), [s for _, s in expected], atol=1e-5, rtol=0)
+        # Dense scores: every last-level candidate its beam score, every other label 0.
+        in_beam = {label: score for label, score in candidates}
+        for label in range(LABELS_NUM):
+            assert float(dense[row, label]) == pytest.approx(in_beam.get(label, 0.0), abs=1e-5)
+        # label_scores: the exact product along each label's own path, inside the beam or not.
+        exact = victim.label_scores([text], list(range(LABELS_NUM)))[0].double().numpy()
+        by_hand = [path_product_by_hand(children, logits, label) for label in range(LABELS_NUM)]
+        np.testing.assert_allclose(exact, by_hand, atol=1e-5, rtol=0)
+        outside = [label for label in range(LABELS_NUM) if label not in in_beam]
+        assert outside and all(exact[label] > 0 for label in outside)
+        outside_checked += len(outside)
+    assert outside_checked > 0
+
+
+def test_a_beam_wider_than_the_tree_scores_every_label_and_pads_with_label_L(tmp_path):
+    states = write_tree(tmp_path)
+    victim = load_victim(str(tmp_path))  # default top 160 > 3 clusters: every node is kept
+    assert victim.top == 160
+    children = children_by_hand(original_clusters(), original=True)
+    ids = AttentionXMLTokenizer(VOCAB).encode(TEXTS[0])
+    _, _, logits = beam_by_hand(states, children, ids, 160, 50)
+    dense = victim(TEXTS[:1])[0].double().numpy()
+    np.testing.assert_allclose(dense, [path_product_by_hand(children, logits, label) for label in range(40)],
+                               atol=1e-5, rtol=0)
+    indices, scores = victim.predict_top_k(TEXTS[:1], 45)
+    assert indices[0, 40:].tolist() == [LABELS_NUM] * 5 and torch.isinf(scores[0, 40:]).all()
+    assert sorted(indices[0, :40].tolist()) == list(range(40))
+
+
+def test_batches_give_the_scores_of_one_text_at_a_time(tmp_path):
+    write_tree(tmp_path)
+    victim = load_victim(f"{tmp_path}^top=2")
+    together = victim(TEXTS)
+    alone = torch.cat([victim([text]) for text in TEXTS])
+    torch.testing.assert_close(together, alone, atol=1e-6, rtol=0)
+    torch.testing.assert_close(victim.label_scores(TEXTS, [3, 17]),
+                               torch.cat([victim.label_scores([t], [3, 17]) for t in TEXTS]), atol=1e-6, rtol=0)
+
+
+def test_found_from_root_models_directory_level_and_cluster_files(tmp_path):
+    write_tree(tmp_path)
+    models = tmp_path / "models"
+    for path in (tmp_path, models, models / f"{PREFIX}-Level-2", models / f"{PREFIX}-cluster-Level-0.npy"):
+        found = find_label_tree(path)
+        assert found["prefix"] == PREFIX and found["models_dir"] == str(models)
+        assert found["vocab_path"].endswith("data/Tiny/vocab.npy")
+        assert victim_architecture(str(path)) == "attentionxml-tree"
+    victim = load_victim(str(models / f"{PREFIX}-Level-1"))
+    identity = victim.identity()
+    assert identity["architecture"] == "attentionxml-tree" and identity["num_labels"] == LABELS_NUM
+    assert "label tree (3 levels: 3 -> 12 -> 40 nodes, beam 160" in victim.describe()
+
+
+def test_top_is_refused_by_other_architectures_and_must_be_positive(tmp_path):
+    from test_attentionxml_wrapper import write_original_layout
+
+    write_original_layout(tmp_path / "flat")
+    with pytest.raises(ModelLoadError, match="top= applies to attentionxml-tree models only"):
+        load_victim(f"{tmp_path / 'flat'}^top=5")
+    write_tree(tmp_path / "tree")
+    with pytest.raises(ModelLoadError, match="positive integer"):
+        load_victim(f"{tmp_path / 'tree'}^top=0")
+
+
+# ----------------------------------------------------------------- bad layouts: one line naming the file
+
+
+def load_error(path):
+    with pytest.raises(ModelLoadError) as error:
+        load_victim(str(path))
+    message = str(error.value)
+    assert "\n" not in message
+    return message
+
+
+@pytest.mark.parametrize("level", [1, 2])
+def test_a_missing_level_file_is_named(tmp_path, level):
+    write_tree(tmp_path)
+    (tmp_path / "models" / f"{PREFIX}-Level-{level}").unlink()
+    message = load_error(tmp_path)
+    assert f"{PREFIX}-Level-{level}: missing" in message
+
+
+def test_a_missing_cluster_file_is_named(tmp_path):
+    write_tree(tmp_path)
+    (tmp_path / "models" / f"{PREFIX}-cluster-Level-1.npy").unlink()
+    assert f"{PREFIX}-cluster-Level-1.npy: missing" in load_error(tmp_path)
+
+
+@pytest.mark.parametrize("element, words", [
+    (np.array([0.5, 1.0]), "element 1 is float64 array"),
+    (np.array([[1, 2]]), "element 1 is int64 array of shape [1, 2]"),
+    ("seven", "element 1 is 'seven'"),
+])
+def test_a_cluster_file_with_a_non_integer_element_is_named(tmp_path, element, words):
+    write_tree(tmp_path)
+    groups = list(object_array(original_clusters()[1]))
+    array = np.empty(len(groups), dtype=object)
+    array[:] = groups[:1] + [element] + groups[2:]
+    np.save(tmp_path / "models" / f"{PREFIX}-cluster-Level-1.npy", array, allow_pickle=True)
+    message = load_error(tmp_path)
+    assert f"{PREFIX}-cluster-Level-1.npy: {words}" in message
+
+
+def test_a_cluster_file_naming_anything_but_arrays_is_refused_unrun(tmp_path):
+    write_tree(tmp_path)
+    array = np.empty(2, dtype=object)
+    array[:] = [np.array([1]), datetime.date(2020, 1, 1)]
+    np.save(tmp_path / "models" / f"{PREFIX}-cluster-Level-1.npy", array, allow_pickle=True)
+    message = load_error(tmp_path)
+    assert f"{PREFIX}-cluster-Level-1.npy: not a cluster file" in message and "refused datetime.date" in message
+
+
+@pytest.mark.parametrize("level, index, words", [
+    (1, LABELS_NUM, f"index {LABELS_NUM} is out of range: there are 40 labels"),
+    (1, -1, "index -1 is out of range"),
+    (0, LABELS_NUM, f"index {LABELS_NUM} is out of range: there are 40 labels"),
+])
+def test_a_cluster_index_out_of_range_is_named(tmp_path, level, index, words):
+    clusters = original_clusters()
+    clusters[level][1] = np.append(clusters[level][1], index)
+    write_tree(tmp_path, clusters)
+    message = load_error(tmp_path)
+    assert f"{PREFIX}-cluster-Level-{level}.npy: {words}" in message
+
+
+def test_a_children_file_index_out_of_range_or_inconsistent_label_sets_are_named(tmp_path):
+    clusters = children_clusters()
+    clusters[0][1] = np.array([1, 9, 2, 10])  # 10 level-1 nodes: index 10 is no node, and not a label set either
+    write_tree(tmp_path / "a", clusters)
+    message = load_error(tmp_path / "a")
+    assert message.startswith(f"{tmp_path / 'a' / 'models' / PREFIX}-cluster-Level-0.npy: index 10 is no node "
+                              f"of the next level (it has 10)")
+    assert "do not divide the next level's 10 nodes" in message
+    clusters = original_clusters()
+    clusters[0][0], clusters[0][1] = clusters[0][1], clusters[0][0]  # blocks no longer hold their labels
+    write_tree(tmp_path / "b", clusters)
+    message = load_error(tmp_path / "b")
+    assert f"{PREFIX}-cluster-Level-0.npy: index " in message
+    assert f"they do not match {PREFIX}-cluster-Level-1.npy (node j's labels must be those of nodes 4j..4j+3" in message
+
+
+@pytest.mark.parametrize("level", [0, 1])
+def test_attention_rows_that_do_not_match_the_cluster_count_name_the_level_file(tmp_path, level):
+    write_tree(tmp_path)
+    path = tmp_path / "models" / f"{PREFIX}-Level-{level}"
+    rows = TOP_CLUSTERS + 1 if level == 0 else 12 + 2
+    state = {f"Network.{k}" if level else k: v for k, v in make_level(rows, 5).state_dict().items()}
+    torch.save(state, path)
+    message = load_error(tmp_path)
+    assert message.startswith(f"{path}: scores {rows - (1 if level else 0)} nodes")
+    assert f"{PREFIX}-cluster-Level-{level}.npy has {[TOP_CLUSTERS, 12][level]} clusters" in message
+
+
+def test_labels_that_do_not_match_the_last_level_are_named(tmp_path):
+    write_tree(tmp_path)
+    (tmp_path / "models" / "labels.txt").write_text("\n".join(LABELS[:-1]) + "\n")
+    message = load_error(tmp_path)
+    assert "labels.txt: 39 labels, but the last level" in message and f"{PREFIX}-Level-2" in message
+
+
+def test_a_level_file_without_the_network_prefix_is_named(tmp_path):
+    write_tree(tmp_path)
+    path = tmp_path / "models" / f"{PREFIX}-Level-1"
+    torch.save(make_level(13, 3).state_dict(), path)
+    assert load_error(tmp_path).startswith(f"{path}: not a FastAttentionXML level 1 file")
+
+
+# ----------------------------------------------------------------- an attack on the tree
+
+
+def test_an_attack_on_the_tree_through_load_victim_and_a_recipe_gives_a_result_row(tmp_path):
+    write_tree(tmp_path)
+    victim = load_victim(f"{tmp_path}^top=2")
+    text = TEXTS[3]
+    [top_label] = victim.predict_top_k([text], 1)[0][0].tolist()
+    attack = XMTCPositive.build(victim, k=1, encoder="none")
+    args = textattack.AttackArgs(num_examples=1, silent=True, disable_stdout=True, query_budget=200)
+    [result] = textattack.Attacker(attack, XMTCDataset([(text, XMTCTarget([LABELS[top_label]], LABELS[top_label]))]),
+                                   args).attack_dataset()
+    row = result_row(result)
+    assert row["label"] == LABELS[top_label] and row["rank_before"] == 1
+    assert row["status"] in ("succeeded", "failed") and row["queries"] > 0
