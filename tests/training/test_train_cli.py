@@ -234,3 +234,65 @@ def test_bad_adversarial_inputs_exit_2_with_one_line(case, tmp_path):
     assert result.stderr.strip().splitlines()[-1] == errors[0]
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "model").exists()
+
+
+# -- --init-from: continue training a saved model ------------------------------------------------
+
+def test_init_from_continues_a_saved_model_with_another_loss(tmp_path, capsys):
+    from textattack_xmtc.model_wrappers import load_victim
+
+    data = adversarial_data(tmp_path / "news.jsonl")
+    first = add_train_arguments(argparse.ArgumentParser()).parse_args(
+        ["--data", str(data), "--output", str(tmp_path / "start"), *TINY_TRAIN])
+    assert run_train(first) == 0
+    start = load_victim(str(tmp_path / "start"))
+    args = add_train_arguments(argparse.ArgumentParser()).parse_args(
+        ["--data", str(data), "--output", str(tmp_path / "tuned"), "--init-from", str(tmp_path / "start"),
+         "--epochs", "1", "--loss", "pw", "--quiet"])
+    assert run_train(args) == 0
+    assert f"continuing {tmp_path / 'start'}" in capsys.readouterr().out
+    tuned = load_victim(str(tmp_path / "tuned"))
+    assert tuned.labels == start.labels and tuned.tokenizer.vocab == start.tokenizer.vocab
+    assert tuned.training["init_from"]["weights_sha256"] == start.weights_sha256() != tuned.weights_sha256()
+    assert tuned.identity()["loss"] == "pw (A 0.55, B 1.5)"
+    assert load_victim(str(tmp_path / "start")).weights_sha256() == start.weights_sha256()  # left as it was
+
+
+@pytest.mark.parametrize("extra, message", [
+    (("--hidden-size", "16"), "error: --hidden-size fixed by --init-from {start}"),
+    (("--max-length", "50"), "error: --max-length fixed by --init-from {start}"),
+    (("--architecture", "aplc-xlnet"), "error: --init-from {start} holds an attentionxml model, not --architecture "
+                                       "aplc-xlnet; leave --architecture out"),
+])
+def test_init_from_refuses_what_the_model_fixes(extra, message, tmp_path, capsys):
+    data = adversarial_data(tmp_path / "news.jsonl")
+    assert run_train(add_train_arguments(argparse.ArgumentParser()).parse_args(
+        ["--data", str(data), "--output", str(tmp_path / "start"), *TINY_TRAIN])) == 0
+    capsys.readouterr()
+    args = add_train_arguments(argparse.ArgumentParser()).parse_args(
+        ["--data", str(data), "--output", str(tmp_path / "tuned"), "--init-from", str(tmp_path / "start"), *extra])
+    assert run_train(args) == 2
+    assert capsys.readouterr().err.strip() == message.format(start=tmp_path / "start")
+    assert not (tmp_path / "tuned").exists()
+
+
+def test_init_from_a_missing_model_or_new_labels_is_one_error_line(tmp_path, capsys):
+    import json
+
+    args = add_train_arguments(argparse.ArgumentParser()).parse_args(
+        ["--data", "reuters21578", "--output", str(tmp_path / "out"), "--init-from", str(tmp_path / "nothing")])
+    assert run_train(args) == 2
+    assert capsys.readouterr().err.startswith(f"error: --init-from {tmp_path / 'nothing'}: ")
+    data = adversarial_data(tmp_path / "news.jsonl")
+    assert run_train(add_train_arguments(argparse.ArgumentParser()).parse_args(
+        ["--data", str(data), "--output", str(tmp_path / "start"), *TINY_TRAIN])) == 0
+    capsys.readouterr()
+    more = tmp_path / "more.jsonl"
+    more.write_text(data.read_text() + json.dumps({"text": "oil crude", "labels": ["energy"]}) + "\n")
+    args = add_train_arguments(argparse.ArgumentParser()).parse_args(
+        ["--data", str(more), "--output", str(tmp_path / "tuned"), "--init-from", str(tmp_path / "start"),
+         "--quiet"])
+    assert run_train(args) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.startswith("error: the training data has labels the model to continue from does not score "
+                            "(energy)") and "\n" not in error

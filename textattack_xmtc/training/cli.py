@@ -81,8 +81,14 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPar
     parser.add_argument("--test-data", metavar="NAME_OR_PATH", default=None,
                         help="evaluation data when --data has no test split (e.g. a JSONL file); "
                              "its 'test' split is read")
-    parser.add_argument("--architecture", choices=[a.name for a in architectures], default=architectures[0].name,
-                        help="victim architecture (default: %(default)s)")
+    parser.add_argument("--architecture", choices=[a.name for a in architectures], default=None,
+                        help=f"victim architecture (default: {architectures[0].name}, or that of --init-from)")
+    parser.add_argument("--init-from", metavar="MODEL", default=None,
+                        help="continue training this saved model (a built-in name or a directory saved by "
+                             "train) instead of a new one: fine-tuning keeps its network sizes, vocabulary or "
+                             "tokenizer, input length and labels (every training label must be one of them), "
+                             "so only epochs, batch size, learning rates, --train-max-length, the loss and "
+                             "adversarial training apply; the model itself is not changed")
     parser.add_argument("--output", required=True, metavar="DIR",
                         help="directory to save the trained model in (loadable with --model DIR); it must be "
                              "new or empty")
@@ -224,10 +230,18 @@ def run_train(args: argparse.Namespace) -> int:
     from .adversarial import AdversarialTrainingError
     from .losses import LossSettingsError
 
+    start = None
+    if args.init_from:
+        start, problem = _start_model(args)
+        if problem:
+            print(f"error: {problem}", file=sys.stderr)
+            return 2
+    args.architecture = args.architecture or trainable_architectures()[0].name
     architecture = _chosen(args)
-    misplaced = _misplaced_options(args)
-    if misplaced:
-        print(f"error: {', '.join(misplaced)} not used by --architecture {args.architecture}", file=sys.stderr)
+    misplaced, fixed = _misplaced_options(args), _fixed_by_start(args, architecture)
+    if misplaced or fixed:
+        why = f"not used by --architecture {args.architecture}" if misplaced else f"fixed by --init-from {args.init_from}"
+        print(f"error: {', '.join(misplaced or fixed)} {why}", file=sys.stderr)
         return 2
     problem = _loss_problem(args) or _adversarial_problem(args)
     if problem:
@@ -243,6 +257,8 @@ def run_train(args: argparse.Namespace) -> int:
         print(f"error: {problem}", file=sys.stderr)
         return 2
     options = _trainer_options(args, architecture)
+    if start is not None:
+        options["init_from"] = start
     try:
         if architecture.train_check is not None:
             from ..architectures import resolve
@@ -254,8 +270,9 @@ def run_train(args: argparse.Namespace) -> int:
         return 2
     if note:
         print(note)
+    continuing = f", continuing {args.init_from}" if start is not None else ""
     print(f"Training {args.architecture} on {len(train)} documents with {len(train.label_names())} labels, "
-          f"loss {args.loss or LOSS_NAMES[0]}")
+          f"loss {args.loss or LOSS_NAMES[0]}{continuing}")
     adversarial = _adversarial_settings(args)
 
     def train_model(corpus):
@@ -273,7 +290,8 @@ def run_train(args: argparse.Namespace) -> int:
             wrapper, metrics, train = result.wrapper, result.metrics, result.corpus
     # Sizes that do not fit together; a diverged run; loss weights the corpus cannot give (N < 3);
     # adversarial runs that cannot be used.
-    except (ModelLoadError, FloatingPointError, LossSettingsError, AdversarialTrainingError) as error:
+    # Training labels the --init-from model does not score.
+    except (ModelLoadError, FloatingPointError, LossSettingsError, AdversarialTrainingError, ValueError) as error:
         print(f"error: {' '.join(str(error).split())}", file=sys.stderr)
         return 2
     wrapper.training["data"] = str(args.data)
@@ -283,6 +301,39 @@ def run_train(args: argparse.Namespace) -> int:
     print(f"Trained in {metrics['train_seconds']:.0f} s ({per_10k:.1f} s per epoch per 10,000 documents); "
           f"saved to {output} (use it with --model {output})")
     return 0
+
+
+#: Options a fine-tuned model still takes from the command line (besides the common ones): learning rates.
+CONTINUED_OPTIONS = ("lr", "lr_encoder", "lr_summary", "lr_head")
+
+
+def _start_model(args: argparse.Namespace):
+    """(the --init-from model, None) or (None, why it cannot be continued); sets --architecture from it."""
+    from ..errors import ModelLoadError
+    from ..model_wrappers import load_victim
+
+    try:
+        start = load_victim(args.init_from, device=args.device)
+    except (ModelLoadError, FileNotFoundError, RuntimeError, ValueError) as error:
+        return None, f"--init-from {args.init_from}: {' '.join(str(error).split())}"
+    name = start.identity()["architecture"]
+    trainable = [a.name for a in trainable_architectures()]
+    if name not in trainable:
+        return None, f"--init-from {args.init_from} holds an {name} model; train continues {', '.join(trainable)} models"
+    if args.architecture and args.architecture != name:
+        return None, (f"--init-from {args.init_from} holds an {name} model, not --architecture "
+                      f"{args.architecture}; leave --architecture out")
+    args.architecture = name
+    return start, None
+
+
+def _fixed_by_start(args: argparse.Namespace, architecture: Architecture) -> list:
+    """The options given that a continued model fixes (its sizes, vocabulary, input length)."""
+    if not args.init_from:
+        return []
+    fixed = ["--max-length"] if args.max_length is not None else []
+    return fixed + [option.flag for option in architecture.train_options
+                    if option.dest not in CONTINUED_OPTIONS and getattr(args, option.dest, None) is not None]
 
 
 def _chosen(args: argparse.Namespace) -> Architecture:
