@@ -89,7 +89,7 @@ def test_loss_options_reach_the_trainer():
     from textattack_xmtc.training.cli import _trainer_options
 
     args = parse("--loss", "pw-cb", "--loss-a", "0.6", "--loss-b", "0", "--loss-beta", "0.99")
-    options = _trainer_options(args, get_architecture(args.architecture))
+    options = _trainer_options(args, get_architecture("attentionxml"))
     assert {key: options[key] for key in ("loss", "loss_a", "loss_b", "loss_beta")} == \
         {"loss": "pw-cb", "loss_a": 0.6, "loss_b": 0.0, "loss_beta": 0.99}
     assert not {"loss", "loss_a", "loss_b", "loss_beta"} & set(_trainer_options(parse(), get_architecture(
