@@ -12,8 +12,9 @@ from __future__ import annotations
 import argparse
 import ast
 import sys
-from typing import List, NoReturn, Optional
+from typing import List, NoReturn
 
+from ._parsing import OneLineParser, UsageError, report_usage_error
 from .main import RECIPE_FLAGS
 
 PROG = "textattack-xmtc experiment"
@@ -45,21 +46,13 @@ example:
 """
 
 
-class _OneLineErrorParser(argparse.ArgumentParser):
-    """argparse, but a mistake is one line (``PROG: error: ...``) and exit status 2."""
-
-    def error(self, message: str) -> NoReturn:
-        _fail(f"{message} (see --help)")
-
-
 def _fail(message: str) -> NoReturn:
-    message = " ".join(message.split())  # one line, e.g. the model loader's list of layouts it tried
-    print(f"{PROG}: error: {message}", file=sys.stderr)
-    raise SystemExit(2)
+    """Print ``PROG: error: MESSAGE`` on one line (the model loader lists every layout it tried) and exit 2."""
+    raise SystemExit(report_usage_error(PROG, message))
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _OneLineErrorParser(prog=PROG, description=DESCRIPTION,
+    parser = OneLineParser(prog=PROG, description=DESCRIPTION,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", required=True,
                         help="victim: a built-in name, a saved directory or an original checkpoint")
@@ -98,7 +91,10 @@ def _option_name(variable: str) -> str:
 
 
 def main(argv: List[str]) -> int:
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except UsageError as error:  # a bad option: one line, exit 2 (as every other mistake here)
+        _fail(str(error))
     try:
         return _run(args)
     except KeyboardInterrupt:  # Ctrl-C at any moment, loading TextAttack and the model included

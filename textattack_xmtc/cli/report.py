@@ -16,24 +16,14 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 from typing import List
+
+from ._parsing import OneLineParser, UsageError, report_usage_error
 
 PROG = "textattack-xmtc report"
 OUTPUT_FILES = ("report.html", "report.md", "success_rate.png")
 PLOT_FILE = "success_rate.png"
-
-
-class _UsageError(Exception):
-    """A user mistake: its message is printed as the one error line."""
-
-
-class _OneLineParser(argparse.ArgumentParser):
-    """argparse with the error as ONE stderr line (no usage block) and exit status 2."""
-
-    def error(self, message: str):
-        raise _UsageError(f"{message} (see --help)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -43,7 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
 
         args = build_parser().parse_args(["runs/attentionxml-pos", "--out", "report"])
     """
-    parser = _OneLineParser(
+    parser = OneLineParser(
         prog=PROG, formatter_class=argparse.RawDescriptionHelpFormatter,
         description="""The paper's attack table, overall and per label-frequency bin, for runs of
 `textattack-xmtc experiment`: success rate (< 10% of words changed), success with similarity > 0.8,
@@ -94,9 +84,8 @@ def main(argv: List[str]) -> int:
     """Run ``textattack-xmtc report``; 0 on success, 2 after a one-line error on a user mistake."""
     try:
         return _report(build_parser().parse_args(argv))
-    except _UsageError as error:
-        print(f"{PROG}: error: {error}", file=sys.stderr)
-        return 2
+    except UsageError as error:
+        return report_usage_error(PROG, error)
 
 
 def _report(args: argparse.Namespace) -> int:
@@ -107,7 +96,7 @@ def _report(args: argparse.Namespace) -> int:
     try:
         runs = [read_run(path) for path in args.runs]
     except ReportError as error:
-        raise _UsageError(str(error)) from None
+        raise UsageError(str(error)) from None
     for run, label in zip(runs, args.label or []):
         run.label = label
     png = save_png(success_rate_figure([PlotSeries.from_rows(run.label, run.kind, run.rows) for run in runs]))
@@ -117,7 +106,7 @@ def _report(args: argparse.Namespace) -> int:
         write_atomically(out / "report.md", markdown_report(runs, [PLOT_FILE], args.examples))
         write_atomically(out / "report.html", html_report(runs, {PLOT_FILE: png}, args.examples))
     except OSError as error:
-        raise _UsageError(f"cannot write the report into {out} ({error.strerror or error}): "
+        raise UsageError(f"cannot write the report into {out} ({error.strerror or error}): "
                           "choose a writable --out") from None
     for run in runs:
         print(f"== {run.label} ({run.path})\n{summary_text(run.rows, run.transfers)}")
@@ -129,15 +118,15 @@ def _report(args: argparse.Namespace) -> int:
 def _output_directory(args: argparse.Namespace) -> Path:
     """REPORT_DIR, checked before any work: labels match the runs, no report is overwritten unasked."""
     if args.label is not None and len(args.label) != len(args.runs):
-        raise _UsageError(f"--label got {len(args.label)} labels for {len(args.runs)} run directories: "
+        raise UsageError(f"--label got {len(args.label)} labels for {len(args.runs)} run directories: "
                           "give one label per RUN_DIR, in order")
     if args.out is None and len(args.runs) > 1:
-        raise _UsageError("several run directories need --out REPORT_DIR (where the joint report goes)")
+        raise UsageError("several run directories need --out REPORT_DIR (where the joint report goes)")
     out = Path(args.out) if args.out is not None else Path(args.runs[0]) / "report"
     if out.exists() and not out.is_dir():
-        raise _UsageError(f"--out {out} is a file, not a directory: pass a directory for the report")
+        raise UsageError(f"--out {out} is a file, not a directory: pass a directory for the report")
     existing = [name for name in OUTPUT_FILES if (out / name).exists()]
     if existing and not args.overwrite:
-        raise _UsageError(f"{out} already holds a report ({', '.join(existing)}): pass --overwrite to "
+        raise UsageError(f"{out} already holds a report ({', '.join(existing)}): pass --overwrite to "
                           "replace it, or choose another --out")
     return out
