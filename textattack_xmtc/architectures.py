@@ -202,7 +202,7 @@ ARCHITECTURES: Tuple[Architecture, ...] = (
             aliases=("attentionxml-reuters",),
             data="reuters21578",
             description="AttentionXML trained on Reuters-21578 ModApte (90 topics), GloVe 50-d init",
-            # Tuned on 2 CPU cores: ~70 s of training, test P@1 0.939 / P@3 0.382 / P@5 0.238.
+            # Tuned on 2 CPU cores: test P@1 0.939 / P@3 0.382 / P@5 0.238.
             train={"emb_size": 50, "hidden_size": 64, "layers_num": 1, "linear_size": [256], "epochs": 8,
                    "batch_size": 32, "lr": 3e-3, "max_length": 500, "train_max_length": 300,
                    "glove_init": True, "seed": 0}),),
