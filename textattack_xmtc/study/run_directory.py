@@ -146,7 +146,7 @@ class RunDirectory:
         kept = self._cut_torn_last_row(data)
         rows = {}
         for number, line in enumerate(data[:kept].splitlines(keepends=True), start=1):
-            row = _parse_row(line)
+            row = parse_row(line)
             if row is None:
                 raise RunDirectoryError(f"{self.results}, line {number}: not a result row (damaged file?); "
                                         "move the file away to start the run again")
@@ -159,7 +159,7 @@ class RunDirectory:
         if not data:
             return 0
         start = data.rfind(b"\n", 0, len(data) - 1) + 1
-        if data.endswith(b"\n") and _parse_row(data[start:]) is not None:
+        if data.endswith(b"\n") and parse_row(data[start:]) is not None:
             return len(data)
         with open(self.results, "r+b") as handle:
             handle.truncate(start)
@@ -196,7 +196,8 @@ def _not_a_number(constant: str):
     raise ValueError(f"{constant} is not a result (rows are written without NaN/Infinity)")
 
 
-def _parse_row(line: bytes) -> Optional[dict]:
+def parse_row(line: bytes) -> Optional[dict]:
+    """One JSONL line of a run's row files as a dict with an int ``target_number``, else None (damaged)."""
     try:
         row = json.loads(line, parse_constant=_not_a_number)
     except ValueError:  # JSONDecodeError, UnicodeDecodeError and NaN/Infinity alike

@@ -39,6 +39,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
+from .run_directory import parse_row
+
 TRANSFER_FILE = "transfer.jsonl"
 ALREADY_MET = "goal already met on the original document"
 DEFAULT_BATCH_SIZE = 32  # documents per chunk: 2 x this many texts per model call
@@ -252,7 +254,7 @@ def _successes(path: Path) -> List[dict]:
         for number, line in enumerate(lines, start=1):
             if not line.endswith(b"\n"):
                 break  # torn by a killed run: the experiment cuts it off and attacks the target again
-            row = _parse(line)
+            row = parse_row(line)
             if row is None:
                 raise TransferError(f"{path}:{number} is not a result row: the results file is damaged")
             if row.get("status") != "succeeded":
@@ -287,7 +289,7 @@ class TransferFile:
             return []
         data = self.path.read_bytes()
         start = data.rfind(b"\n", 0, max(len(data) - 1, 0)) + 1
-        if data and not (data.endswith(b"\n") and _parse(data[start:]) is not None):
+        if data and not (data.endswith(b"\n") and parse_row(data[start:]) is not None):
             with open(self.path, "r+b") as handle:
                 handle.truncate(start)
                 os.fsync(handle.fileno())
@@ -337,27 +339,13 @@ def parse_transfer_lines(data: bytes, path: Path) -> List[dict]:
     for number, line in enumerate(data.splitlines(), start=1):
         if not line.strip():
             continue
-        row = _parse(line)
+        row = parse_row(line)
         if row is None or "transferred" not in row or row["transferred"] not in (True, False, None) \
                 or not isinstance(row.get("victim"), dict):
             raise TransferError(f"{path}:{number} is not a transfer row: the transfer file is damaged; "
                                 "move it away and rescore the run")
         rows.append(row)
     return rows
-
-
-def _not_a_number(constant: str):
-    raise ValueError(f"{constant} is not a value rows are written with")
-
-
-def _parse(line: bytes) -> Optional[dict]:
-    try:
-        row = json.loads(line, parse_constant=_not_a_number)
-    except ValueError:  # JSONDecodeError, UnicodeDecodeError and NaN/Infinity alike
-        return None
-    if not isinstance(row, dict) or not isinstance(row.get("target_number"), int):
-        return None
-    return row
 
 
 # -- grouping, for the report ----------------------------------------------------------------
