@@ -198,7 +198,9 @@ def test_ctrl_c_keeps_every_finished_result_in_the_csv(tiny_model, tmp_path, req
              "the market said banana and orange prices rose in city",
              "people reported that iron and steel prices were said to rise"]
     labels = [["fruit"], ["fruit"], ["metal"]]
-    rows = [{"text": texts[i % 3], "labels": labels[i % 3], "target": "auto", "k": 1} for i in range(300)]
+    # Far more rows than a Ctrl-C after the first result can let finish, even on a loaded machine (with 300,
+    # every row was done before the signal once, when the tests shared 2 cores with a benchmark).
+    rows = [{"text": texts[i % 3], "labels": labels[i % 3], "target": "auto", "k": 1} for i in range(3000)]
     targets = write_targets(tmp_path / "targets.jsonl", rows)
     out = tmp_path / "csv-dir"
     command = ["textattack", "attack", "--recipe", "xmtc-pos", "--model", str(tiny_model),

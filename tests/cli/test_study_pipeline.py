@@ -84,4 +84,6 @@ def test_the_report_of_both_runs_opens_in_a_browser(study, tmp_path):
     assert pixels[..., :3].std() > 0.05  # not a blank page
     dom = browse(page, "--dump-dom").stdout
     assert dom.count("<table>") == 4  # two definitions for each of the two runs
-    assert '<img id="success_rate"' in dom and f"{MODEL} · xmtc-pos" in dom and f"{MODEL} · xmtc-neg" in dom
+    # Each run is labelled with the model, the loss it records (the built-in: bce) and the recipe.
+    assert '<img id="success_rate"' in dom
+    assert f"{MODEL} · loss bce · xmtc-pos" in dom and f"{MODEL} · loss bce · xmtc-neg" in dom

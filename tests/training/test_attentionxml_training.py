@@ -124,7 +124,9 @@ def test_cli_defaults_agree_with_the_training_defaults():
     assert ATTENTIONXML_SIZES == {key: DEFAULTS[key] for key in ATTENTIONXML_SIZES}
     help_text = " ".join(cli.add_train_arguments(argparse.ArgumentParser()).format_help().split())
     assert "per direction (default: 64)" in help_text and "all labels (default: [256])" in help_text
-    assert args.architecture == "attentionxml" and not args.no_glove
+    # Unset: attentionxml, or the architecture of --init-from (train resolves it).
+    assert args.architecture is None and not args.no_glove
+    assert "victim architecture (default: attentionxml, or that of --init-from)" in help_text
     with pytest.raises(SystemExit):
         parse(["--data", "x", "--output", "y", "--architecture", "bert"])
 
