@@ -198,16 +198,17 @@ def test_ctrl_c_keeps_every_finished_result_in_the_csv(tiny_model, tmp_path, req
              "the market said banana and orange prices rose in city",
              "people reported that iron and steel prices were said to rise"]
     labels = [["fruit"], ["fruit"], ["metal"]]
-    # Far more rows than a Ctrl-C after the first result can let finish, even on a loaded machine (with 300,
-    # every row was done before the signal once, when the tests shared 2 cores with a benchmark).
-    rows = [{"text": texts[i % 3], "labels": labels[i % 3], "target": "auto", "k": 1} for i in range(3000)]
+    rows = [{"text": texts[i % 3], "labels": labels[i % 3], "target": "auto", "k": 1} for i in range(300)]
     targets = write_targets(tmp_path / "targets.jsonl", rows)
     out = tmp_path / "csv-dir"
     command = ["textattack", "attack", "--recipe", "xmtc-pos", "--model", str(tiny_model),
                "--dataset-from-file", str(targets), "--num-examples", str(len(rows)),
                "--log-to-csv", str(out), "--random-seed", "13"]
     env = dict(os.environ, XMTC_ENCODER="none", PYTHONUNBUFFERED="1")
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    # A test run started in the background by a shell (`cmd &`) inherits SIGINT ignored, and so would the
+    # attack: Ctrl-C must be the default action in the child whatever started the tests.
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         stdout = []
         deadline = time.monotonic() + 240
