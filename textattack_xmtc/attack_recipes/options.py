@@ -84,7 +84,7 @@ class RecipeOptions:
         for field in fields(cls):
             raw = os.environ.get(f"XMTC_{field.name.upper()}")
             if raw not in (None, ""):
-                setattr(options, field.name, _parse(field.name, raw, f"XMTC_{field.name.upper()}"))
+                setattr(options, field.name, parse_option_value(field.name, raw, f"XMTC_{field.name.upper()}"))
         for name, value in overrides.items():
             if name not in {f.name for f in fields(cls)}:
                 raise TypeError(f"unknown recipe option {name!r}")
@@ -139,7 +139,16 @@ _FLOATS = {"min_similarity", "max_change_rate"}
 _BOOLEANS = {"fill_candidates", "protect_label_words"}
 
 
-def _parse(name: str, raw: str, variable: str):
+def parse_option_value(name: str, raw: str, variable: str):
+    """Recipe option ``name``'s value from the text ``raw``; ``variable`` names its source in the error.
+
+    A ValueError says, in one line, what ``variable`` must be.
+
+    Usage::
+
+        parse_option_value("k", "10", "XMTC_K")                      # 10
+        parse_option_value("fill_candidates", "yes", "--xmtc-fill-candidates")  # True
+    """
     if name in _BOOLEANS:
         if raw.strip().lower() in _TRUE:
             return True

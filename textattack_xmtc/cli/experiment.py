@@ -155,7 +155,7 @@ def _rescore(args: argparse.Namespace) -> None:
 
 def _recipe_options(args: argparse.Namespace) -> tuple:
     """The recipe's name and its keyword options, from ``NAME^OPTIONS`` and the ``--xmtc-*`` flags."""
-    from ..attack_recipes.options import _parse
+    from ..attack_recipes.options import parse_option_value
 
     name, options = parse_recipe(args.recipe)
     for flag, (variable, _) in RECIPE_FLAGS.items():
@@ -166,7 +166,7 @@ def _recipe_options(args: argparse.Namespace) -> tuple:
         if option in options:
             _fail(f"recipe option {option} is given twice: in --recipe and as {flag}; keep one")
         try:
-            options[option] = _parse(option, raw, flag)
+            options[option] = parse_option_value(option, raw, flag)
         except ValueError as error:
             _fail(str(error))
     return name, options

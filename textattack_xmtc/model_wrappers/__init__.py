@@ -39,7 +39,13 @@ def _check_options(name: str, architecture: str, options: dict) -> None:
                                  f"this is a {architecture} model")
 
 
-def _builtin_names():
+def builtin_names():
+    """The names of the built-in models (trained on first use and cached), e.g. for an error message.
+
+    Usage::
+
+        "attentionxml-reuters21578" in builtin_names()
+    """
     from ..models.builtin import builtin_model_names
 
     return builtin_model_names()
@@ -101,7 +107,7 @@ def victim_architecture(name_or_path: str) -> Optional[str]:
         victim_architecture("aplc-xlnet")                # 'aplc-xlnet'
     """
     name, _ = split_model_options(name_or_path)
-    if name in _builtin_names():
+    if name in builtin_names():
         from ..models.builtin import BUILTIN_MODELS, canonical_name
 
         return BUILTIN_MODELS[canonical_name(name)]["architecture"]
@@ -131,7 +137,7 @@ def load_victim(name_or_path: str, device: Optional[str] = None,
         if isinstance(max_length, bool) or not isinstance(max_length, int) or max_length < 1:
             raise ModelLoadError(f"max_length must be a positive integer, got {max_length!r}")
         options["max_length"] = max_length
-    if name in _builtin_names():
+    if name in builtin_names():
         from ..models.builtin import BUILTIN_MODELS, canonical_name, load_builtin_model
 
         _check_options(name, BUILTIN_MODELS[canonical_name(name)]["architecture"], options)
@@ -150,7 +156,7 @@ def _load_from_path(path: Path, options: dict) -> XMTCModelWrapper:
     if not path.exists():
         raise ModelLoadError(
             f"{path}: no such file or directory, and not a built-in model name "
-            f"(built-in: {', '.join(sorted(_builtin_names()))})")
+            f"(built-in: {', '.join(sorted(builtin_names()))})")
     found = _loader_for(path)  # raises, naming the files, for a half-complete checkpoint
     if found is not None:
         _check_options(str(path), found[0], options)
@@ -237,4 +243,4 @@ def _load_saved(path: Path, options: Optional[dict] = None) -> XMTCModelWrapper:
 
 
 __all__ = ["MODEL_OPTIONS", "ModelLoadError", "SCORE_TYPES", "UnsupportedModelError", "XMTCModelWrapper",
-           "is_victim", "load_victim", "split_model_options", "victim_architecture"]
+           "builtin_names", "is_victim", "load_victim", "split_model_options", "victim_architecture"]

@@ -117,7 +117,7 @@ class RunDirectory:
         """Create the directory (or check that it was made with ``settings``) and lock it."""
         path = Path(path).expanduser()
         _make_directory(path)
-        lock_fd = _lock(path)
+        lock_fd = lock_run_directory(path)
         try:
             _check_or_write_settings(path, settings)
             _remove_partial_files(path)
@@ -249,14 +249,31 @@ def _is_users_file(path: Path) -> bool:
     return path.name != LOCK_FILE and not path.name.startswith(TEMPORARY_PREFIX)
 
 
-def _lock(path: Path) -> int:
+#: The advice of the "in use" error for a run started with ``--out``.
+LOCK_HINT = "wait for it to end or use another --out"
+
+
+def lock_run_directory(path: Path, hint: str = LOCK_HINT) -> int:
+    """Lock run directory ``path`` (``flock`` on ``.lock``); returns the descriptor to ``os.close``.
+
+    The kernel releases the lock when the process dies. A directory locked by
+    another process raises :class:`RunDirectoryError` at once, ending with
+    ``hint``: what the caller's user can do about it.
+
+    Usage::
+
+        fd = lock_run_directory(Path("runs/pos"), hint="wait for the other rescoring on it to finish")
+        try:
+            ...
+        finally:
+            os.close(fd)
+    """
     fd = os.open(path / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         os.close(fd)
-        raise RunDirectoryError(f"{path} is in use by another experiment run; wait for it to end "
-                                "or use another --out") from None
+        raise RunDirectoryError(f"{path} is in use by another experiment run; {hint}") from None
     return fd
 
 

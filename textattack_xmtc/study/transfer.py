@@ -101,7 +101,7 @@ def rescore_run(run_dir, model_or_wrapper, progress: bool = True, batch_size: in
         print(rescore_run("runs/bce-pos", "models/pw", progress=False).text())
     """
     from ..training.common import progress_bar
-    from .run_directory import RESULTS_FILE, RunDirectoryError, _lock
+    from .run_directory import RESULTS_FILE, RunDirectoryError, lock_run_directory
 
     run_dir = Path(run_dir).expanduser()
     if not (run_dir / RESULTS_FILE).is_file():
@@ -110,7 +110,8 @@ def rescore_run(run_dir, model_or_wrapper, progress: bool = True, batch_size: in
     wrapper, model = _victim(model_or_wrapper, model_name)
     identity = wrapper.identity()
     try:
-        lock_fd = _lock(run_dir)  # no experiment may write the run meanwhile, nor a second rescoring
+        # no experiment may write the run meanwhile, nor a second rescoring
+        lock_fd = lock_run_directory(run_dir, hint="wait for the other rescoring/experiment on it to finish")
     except RunDirectoryError as error:
         raise TransferError(str(error)) from None
     store = TransferFile(run_dir / TRANSFER_FILE, log)
@@ -233,13 +234,13 @@ def check_models_exist(models: Sequence[str]) -> None:
 
         check_models_exist(["models/pw-attentionxml"])   # TransferError when the directory is missing
     """
-    from ..model_wrappers import _builtin_names, split_model_options
+    from ..model_wrappers import builtin_names, split_model_options
 
     for model in models:
         name = split_model_options(str(model))[0]
-        if name not in _builtin_names() and not Path(name).expanduser().exists():
+        if name not in builtin_names() and not Path(name).expanduser().exists():
             raise TransferError(f"--rescore-with {model}: no such file or directory, and not a built-in "
-                                f"model name (built-in: {', '.join(sorted(_builtin_names()))})")
+                                f"model name (built-in: {', '.join(sorted(builtin_names()))})")
 
 
 def _weights(row: dict) -> Optional[str]:
