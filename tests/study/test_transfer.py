@@ -219,3 +219,19 @@ def test_a_directory_without_results_or_a_missing_model_is_one_clear_error(tmp_p
     run = hand_run(tmp_path / "run", [hand_row(0, "positive-targeted", "x", "a", "b")])
     with pytest.raises(TransferError, match="--rescore-with .*no-such-model: .*no such file or directory"):
         rescore_run(run, str(tmp_path / "no-such-model"), progress=False)
+
+
+def test_a_run_in_use_is_refused_with_advice_that_fits_rescoring(tmp_path):
+    from textattack_xmtc.study.run_directory import lock_run_directory
+
+    run = hand_run(tmp_path / "run", [hand_row(0, "positive-targeted", "x", "a", "b")])
+    held = lock_run_directory(run)  # as an experiment (or a second rescoring) writing the run would
+    try:
+        with pytest.raises(TransferError) as refused:
+            rescore_run(run, TableVictim({"a": [0.9], "b": [0.1]}, ["x"]), progress=False)
+    finally:
+        os.close(held)
+    assert str(refused.value) == (f"{run} is in use by another experiment run; "
+                                  "wait for the other rescoring/experiment on it to finish")
+    assert not (run / TRANSFER_FILE).exists()
+    assert rescore_run(run, TableVictim({"a": [0.9], "b": [0.1]}, ["x"]), progress=False).rows  # free again
