@@ -170,6 +170,30 @@ def test_hand_edited_or_damaged_runs_are_report_errors(tmp_path):
     assert read_run(edited).label.endswith("xmtc-pos")
 
 
+@pytest.mark.parametrize("line, message", [
+    (b"{oops\n", r"results.jsonl:2 is not a JSON row \(Expecting property name .*\): the results file is damaged$"),
+    (b'["a list"]\n', r'results.jsonl:2 is not a result row \(no "status"/"words"\)$'),
+    # NaN/Infinity are refused wherever they are (before: only in the numeric fields)
+    (b'{"status": "failed", "words": 3, "label": NaN}\n',
+     r"results.jsonl:2 holds NaN: NaN/inf is not a result; the victim or the encoder produced invalid numbers, "
+     r"rerun that target$"),
+    (b'{"status": "failed", "words": 3, "similarity": -Infinity}\n', r"results.jsonl:2 holds -Infinity: NaN/inf"),
+    (b'{"status": "failed", "words": 3, "words_changed": 0, "similarity": 1e999}\n',  # JSON's overflow to inf
+     r"results.jsonl:2 has similarity = inf: NaN/inf"),
+])
+def test_a_damaged_line_is_one_report_error_naming_the_first_bad_line(tmp_path, line, message):
+    run_dir = write_run(tmp_path / "run", [row("succeeded", 1)])
+    with open(run_dir / "results.jsonl", "ab") as results:
+        results.write(line + b"{later damage\n")
+    with pytest.raises(ReportError, match=message):
+        read_run(run_dir)
+    first = write_run(tmp_path / "first", [row("succeeded", 1), row(None, 1)])  # line 2: a status that is no text
+    with open(first / "results.jsonl", "ab") as results:
+        results.write(line)
+    with pytest.raises(ReportError, match=r"results.jsonl:2 has status = None"):
+        read_run(first)
+
+
 # -- transferability columns (transfer.jsonl) and loss-aware labels ---------------------------
 
 def transfer_row(number, transferred, weights="b" * 64, model="/models/victim-b", reason=None):

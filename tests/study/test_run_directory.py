@@ -3,7 +3,13 @@ import os
 
 import pytest
 
-from textattack_xmtc.study.run_directory import RunDirectoryError, lock_run_directory
+from textattack_xmtc.study.run_directory import (
+    DamagedRowError,
+    RunDirectoryError,
+    lock_run_directory,
+    parse_row,
+    read_result_rows,
+)
 
 
 def test_a_locked_directory_is_refused_with_the_callers_advice(tmp_path):
@@ -19,3 +25,45 @@ def test_a_locked_directory_is_refused_with_the_callers_advice(tmp_path):
     assert str(default.value) == in_use + "wait for it to end or use another --out"
     assert str(hinted.value) == in_use + "wait for the other rescoring to finish"
     os.close(lock_run_directory(tmp_path))  # free again once the holder closed it
+
+
+def write_lines(path, lines):
+    path.write_bytes(b"".join(lines))
+    return path
+
+
+def test_read_result_rows_numbers_the_lines_skips_blank_ones_and_needs_no_target_number(tmp_path):
+    results = write_lines(tmp_path / "results.jsonl", [b'{"target_number": 0, "status": "failed"}\n', b"\n",
+                                                        b'{"status": "succeeded"}\n', b"   \n"])
+    assert list(read_result_rows(results)) == [(1, {"target_number": 0, "status": "failed"}),
+                                              (3, {"status": "succeeded"})]
+    with pytest.raises(FileNotFoundError):
+        list(read_result_rows(tmp_path / "missing.jsonl"))
+
+
+@pytest.mark.parametrize("line, kind, reason", [
+    (b"\xff\xfe\n", "encoding", "can't decode"),
+    (b"{oops\n", "json", "Expecting property name"),
+    (b'{"status": "succeeded", "similarity": NaN}\n', "constant", "NaN is not a number a run writes"),
+    (b'{"status": "succeeded", "seconds": -Infinity}\n', "constant", "-Infinity is not a number a run writes"),
+    (b'["a list"]\n', "object", "not a JSON object"),
+    (b'{"status": "succeeded"', "json", None),  # torn: a kill while writing; only the run itself cuts it off
+])
+def test_read_result_rows_names_the_first_damaged_line(tmp_path, line, kind, reason):
+    results = write_lines(tmp_path / "results.jsonl", [b'{"status": "failed"}\n', b"\n", line, b"{oops\n"])
+    rows = read_result_rows(results)
+    assert next(rows) == (1, {"status": "failed"})  # the rows before the damage come first
+    with pytest.raises(DamagedRowError) as damaged:
+        next(rows)
+    error = damaged.value
+    assert (error.path, error.line_number, error.kind) == (results, 3, kind)
+    assert reason is None or reason in error.reason
+    assert str(error).startswith(f"{results}:3 is not a result row (")
+    assert isinstance(error, RunDirectoryError)
+
+
+def test_parse_row_is_the_same_decoding_and_also_needs_a_target_number():
+    assert parse_row(b'{"target_number": 2, "status": "failed"}\n') == {"target_number": 2, "status": "failed"}
+    for damaged in (b'{"status": "failed"}\n', b'{"target_number": "2"}\n', b'{"target_number": 2, "x": NaN}\n',
+                    b"\xff\n", b"{oops\n", b"[2]\n", b""):
+        assert parse_row(damaged) is None, damaged

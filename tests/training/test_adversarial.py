@@ -3,6 +3,7 @@ import argparse
 import hashlib
 import json
 import random
+import re
 
 import pytest
 
@@ -155,6 +156,27 @@ def test_a_damaged_line_is_named_with_file_and_line(tmp_path, line, problem):
     with pytest.raises(AdversarialTrainingError) as error:
         read_adversarial_documents(run, TRAIN)
     assert str(error.value).startswith(f"{run / 'results.jsonl'}:3 {problem}")
+
+
+@pytest.mark.parametrize("line, message", [
+    ('{"status": "succeeded", "score": -Infinity}', r"is not a JSON row \(-Infinity is not a number a run writes\): "
+     r"the results file is damaged \(resume or redo that run\)$"),
+    ("{not json", r"is not a JSON row \(Expecting property name .*\): the results file is damaged "
+     r"\(resume or redo that run\)$"),
+    ('["a list"]', r'is not a result row \(no text "status"\): the results file is damaged$'),
+])
+def test_the_first_bad_line_is_named_whatever_its_damage(tmp_path, line, message):
+    run = write_run(tmp_path / "run", [row("failed", "t", ["oil"])])
+    with open(run / "results.jsonl", "a") as results:
+        results.write("\n" + line + "\n{later damage\n")
+    with pytest.raises(AdversarialTrainingError, match=f"^{re.escape(str(run / 'results.jsonl'))}:3 " + message):
+        read_adversarial_documents(run, TRAIN)
+    no_status = write_run(tmp_path / "no-status", [row("failed", "t", ["oil"]), {"words": 3}])
+    with open(no_status / "results.jsonl", "a") as results:
+        results.write(line + "\n")
+    with pytest.raises(AdversarialTrainingError, match=r"results.jsonl:2 is not a result row \(no text \"status\"\)"):
+        read_adversarial_documents(no_status, TRAIN)
+    assert len(read_adversarial_documents(write_run(tmp_path / "unwritten", []), TRAIN)) == 0  # no rows yet
 
 
 def test_documents_made_from_test_documents_are_counted():

@@ -50,8 +50,8 @@ from ..metrics.attack import (
     paper_metrics,
     plot_results_metrics,
 )
+from .run_directory import RUN_FORMAT, DamagedRowError, read_result_rows
 
-RUN_FORMAT = "textattack-xmtc-run"
 NO_BIN = "all"  # the group of rows without a frequency bin
 OVERALL = "overall"
 # The attack each recipe runs (row field ``attack``) and its short kind (row field ``attack_kind``).
@@ -150,27 +150,32 @@ def _read_rows(path: Path) -> List[dict]:
     if not path.is_file():
         raise ReportError(f"{path.parent} has no results.jsonl: the run has not attacked any target yet")
     rows = []
-    with open(path, "rb") as lines:
-        for number, line in enumerate(lines, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line.decode("utf-8"))
-            except UnicodeDecodeError:
-                raise ReportError(f"{path}:{number} is not UTF-8 text: the results file is damaged") from None
-            except json.JSONDecodeError as error:
-                raise ReportError(f"{path}:{number} is not a JSON row ({error.msg}): "
-                                  "the results file is damaged") from None
+    try:
+        for number, row in read_result_rows(path):
             _check_row(row, path, number)
             rows.append(row)
+    except DamagedRowError as error:
+        raise ReportError(_damage_message(error)) from None
     if not rows:
         raise ReportError(f"{path} is empty: the run has no results to report "
                           "(run `textattack-xmtc experiment` to completion first)")
     return rows
 
 
-def _check_row(row, path: Path, number: int) -> None:
-    if not isinstance(row, dict) or "status" not in row or "words" not in row:
+def _damage_message(error: DamagedRowError) -> str:
+    where = f"{error.path}:{error.line_number}"
+    if error.kind == "encoding":
+        return f"{where} is not UTF-8 text: the results file is damaged"
+    if error.kind == "constant":
+        return (f"{where} holds {error.constant}: NaN/inf is not a result; "
+                "the victim or the encoder produced invalid numbers, rerun that target")
+    if error.kind == "object":
+        return f"{where} is not a result row (no \"status\"/\"words\")"
+    return f"{where} is not a JSON row ({error.reason}): the results file is damaged"
+
+
+def _check_row(row: dict, path: Path, number: int) -> None:
+    if "status" not in row or "words" not in row:
         raise ReportError(f"{path}:{number} is not a result row (no \"status\"/\"words\")")
     if not isinstance(row["status"], str):
         raise ReportError(f"{path}:{number} has status = {row['status']!r}, not a text such as \"succeeded\": "

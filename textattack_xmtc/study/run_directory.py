@@ -31,7 +31,7 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Callable, Dict, Optional
+from typing import Callable, Dict, Iterator, Optional, Tuple
 
 RUN_FORMAT = "textattack-xmtc-run"
 RUN_VERSION = 1
@@ -192,19 +192,84 @@ class RunDirectory:
             self._results_fd = None
 
 
+class DamagedRowError(RunDirectoryError):
+    """A line of a run's row file that is not a row: where (``path``, ``line_number``) and why.
+
+    ``kind`` is ``"encoding"`` (not UTF-8), ``"json"`` (not JSON), ``"constant"``
+    (NaN/Infinity, which rows are written without; ``constant`` names it) or
+    ``"object"`` (JSON, but not an object); ``reason`` says it in words.
+    Callers translate it into their own one-line message.
+    """
+
+    def __init__(self, path: Path, line_number: int, kind: str, reason: str, constant: Optional[str] = None):
+        super().__init__(f"{path}:{line_number} is not a result row ({reason}): the file is damaged")
+        self.path, self.line_number, self.kind, self.reason, self.constant = path, line_number, kind, reason, constant
+
+
+class _Damage(ValueError):
+    """Why :func:`_decode_row` refused a line (becomes a :class:`DamagedRowError` with the file and line)."""
+
+    def __init__(self, kind: str, reason: str, constant: Optional[str] = None):
+        super().__init__(reason)
+        self.kind, self.reason, self.constant = kind, reason, constant
+
+
 def _not_a_number(constant: str):
-    raise ValueError(f"{constant} is not a result (rows are written without NaN/Infinity)")
+    raise _Damage("constant", f"{constant} is not a number a run writes", constant)
+
+
+def _decode_row(line: bytes) -> dict:
+    """One JSONL line as a JSON object: UTF-8, no NaN/Infinity (rows are written without); else :class:`_Damage`."""
+    try:
+        row = json.loads(line.decode("utf-8"), parse_constant=_not_a_number)
+    except UnicodeDecodeError as error:
+        raise _Damage("encoding", str(error)) from None
+    except json.JSONDecodeError as error:
+        raise _Damage("json", error.msg) from None
+    if not isinstance(row, dict):
+        raise _Damage("object", "not a JSON object")
+    return row
 
 
 def parse_row(line: bytes) -> Optional[dict]:
     """One JSONL line of a run's row files as a dict with an int ``target_number``, else None (damaged)."""
     try:
-        row = json.loads(line, parse_constant=_not_a_number)
-    except ValueError:  # JSONDecodeError, UnicodeDecodeError and NaN/Infinity alike
+        row = _decode_row(line)
+    except _Damage:
         return None
-    if not isinstance(row, dict) or not isinstance(row.get("target_number"), int):
+    if not isinstance(row.get("target_number"), int):
         return None
     return row
+
+
+def read_result_rows(path: Path) -> Iterator[Tuple[int, dict]]:
+    """(line number, row) of every non-blank line of a run's ``results.jsonl``, in file order, one at a time.
+
+    Each line is decoded as :func:`parse_row` decodes it (UTF-8, a JSON object,
+    no NaN/Infinity), but a row need not carry a ``target_number``: runs made
+    by hand are read too. The first damaged line raises
+    :class:`DamagedRowError` naming the file and line; a torn last line (a run
+    killed while writing) is damage here, as only the run itself may cut it
+    off. A missing file raises ``FileNotFoundError``: whether that is an error
+    is the caller's choice. Rows come one at a time, so that a caller's own
+    checks of each row name the first bad line of the file, whatever the kind.
+
+    Usage::
+
+        try:
+            rows = list(read_result_rows(Path("runs/pos/results.jsonl")))
+        except DamagedRowError as error:
+            sys.exit(f"{error.path}:{error.line_number}: {error.reason}")
+    """
+    with open(path, "rb") as lines:
+        for number, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = _decode_row(line)
+            except _Damage as damage:
+                raise DamagedRowError(path, number, damage.kind, damage.reason, damage.constant) from None
+            yield number, row
 
 
 def write_atomically(path: Path, content: bytes) -> None:

@@ -46,6 +46,7 @@ from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 from ..datasets.corpus import Corpus
+from ..study.run_directory import RUN_FORMAT, DamagedRowError, read_result_rows
 
 DEFAULT_TARGETS = 100
 DEFAULT_RECIPE = "xmtc-pos"
@@ -53,7 +54,6 @@ DEFAULT_RECIPE = "xmtc-pos"
 ROUND_RECIPES = ("xmtc-pos", "xmtc-untargeted")
 ADVERSARIAL_DIR = "adversarial"
 SUCCEEDED = "succeeded"
-RUN_FORMAT = "textattack-xmtc-run"  # study.run_directory.RUN_FORMAT, repeated: that module need not load
 
 
 class AdversarialTrainingError(ValueError):
@@ -152,30 +152,27 @@ def _read_meta(path: Path) -> dict:
     return meta
 
 
-def _reject_constant(constant: str):
-    raise ValueError(f"{constant} is not a number a run writes")
-
-
 def _read_rows(path: Path) -> List[Tuple[int, dict]]:
     """(line number, row) of every non-blank line; a line that is not a JSON object is an error."""
     if not path.is_file():
         return []  # run.json is written before any row: a run that has attacked nothing yet
     rows = []
-    with open(path, "rb") as lines:
-        for number, line in enumerate(lines, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line.decode("utf-8"), parse_constant=_reject_constant)
-            except (UnicodeDecodeError, ValueError) as error:
-                reason = getattr(error, "msg", None) or str(error)
-                raise AdversarialTrainingError(f"{path}:{number} is not a JSON row ({reason}): the results file is "
-                                               "damaged (resume or redo that run)") from None
-            if not isinstance(row, dict) or not isinstance(row.get("status"), str):
-                raise AdversarialTrainingError(f"{path}:{number} is not a result row (no text \"status\"): the "
-                                               "results file is damaged")
+    try:
+        for number, row in read_result_rows(path):
+            if not isinstance(row.get("status"), str):
+                _raise_damaged(path, number, "object", "no text status")
             rows.append((number, row))
+    except DamagedRowError as error:
+        _raise_damaged(path, error.line_number, error.kind, error.reason)
     return rows
+
+
+def _raise_damaged(path: Path, number: int, kind: str, reason: str):
+    if kind == "object":
+        raise AdversarialTrainingError(f"{path}:{number} is not a result row (no text \"status\"): the "
+                                       "results file is damaged")
+    raise AdversarialTrainingError(f"{path}:{number} is not a JSON row ({reason}): the results file is "
+                                   "damaged (resume or redo that run)")
 
 
 def _document(row: dict, path: Path, number: int) -> Tuple[str, List[str], str]:
