@@ -17,8 +17,13 @@ model returns them; margins use probabilities (a sigmoid is applied when the
 wrapper says its scores are logits, so the TextAttack score is bounded in
 [-1, 1] and grows as the goal gets closer).
 
-The [batch, L] scores are reduced to a few numbers per text on the model's
-device, batch by batch; only those numbers are cached and kept in results.
+A victim is asked, per batch, only what these goals read: the k + 1 best
+scores and the attacked label's score and exact rank
+(:meth:`~textattack_xmtc.model_wrappers.base.XMTCModelWrapper.rank_labels`;
+a label tree answers from its beam, never with ``[batch, L]``). Any other
+TextAttack wrapper returns dense ``[batch, L]`` scores, reduced the same way
+(:func:`~textattack_xmtc.model_wrappers.base.rank_from_scores`) on the
+model's device. Only a few numbers per text are cached and kept in results.
 """
 from __future__ import annotations
 
@@ -31,7 +36,7 @@ from textattack.shared import logger, validators
 
 from ..datasets.targets import AUTO, XMTCTarget
 from ..metrics.ranking import NonFiniteScoresError  # one class for every "NaN scores" error, re-exported here
-from ..model_wrappers.base import SCORE_TYPES
+from ..model_wrappers.base import SCORE_TYPES, LabelRanking, checked_scores, non_finite_message, rank_from_scores
 from .results import TopKOutput, XMTCGoalFunctionResult
 
 DEFAULT_K = 5
@@ -85,17 +90,26 @@ class TopKGoalFunction(GoalFunction):
         attacked_text = cut_to_what_the_victim_reads(attacked_text, getattr(self.model, "max_words", None))
         self.requested_k = spec.k or self.default_k
         self._note_k_override(spec)
-        scores = self._scores([attacked_text.tokenizer_input])
-        self.num_labels = scores.shape[1]
+        text = [attacked_text.tokenizer_input]
+        self.num_labels = self._count_labels(text)
         # k >= L is skipped below; tensors compare with a k that fits them.
         self.k = min(self.requested_k, self.num_labels)
         self.true_labels = self._true_label_indices(spec)
+        # What any goal's preparation reads: the true labels' (and a named target's) ranks, and
+        # enough of the top list to find the best false label outside the top-k.
+        asked = sorted(set(self.true_labels) | self._named_target(spec))
+        ranking = self._rank(text, asked, self.k + len(self.true_labels) + 1)
         # Prepared even when k rules the example out, so that its result names its own target.
-        preparation = self._prepare(spec, scores[0])
+        preparation = self._prepare(spec, _FirstRow(ranking, asked))
         self.skip_reason = self._check_words(attacked_text) or self._check_k() or preparation
         # Gradient word importance (wir_method="gradient") differentiates this goal's margin.
         self.model.grad_objective = self.gradient_objective
-        self.initial_output = _rows(self._reduce(scores).cpu())[0]
+        attacked = list(self._attacked_labels())
+        if set(attacked) <= set(asked):  # the usual case: no second model call
+            ranking = ranking.columns([asked.index(label) for label in attacked])
+        else:
+            ranking = self._rank(text, attacked, self.k + 1)
+        self.initial_output = _rows(self._reduce(ranking).cpu())[0]
         if self.use_cache:  # the initial text costs no second model call
             self._call_model_cache[attacked_text] = self.initial_output
         result, search_over = super().init_attack_example(attacked_text, ground_truth_output)
@@ -119,18 +133,25 @@ class TopKGoalFunction(GoalFunction):
     def _attacked_labels(self) -> Sequence[int]:
         raise NotImplementedError
 
-    def _no_true_label_in_top_k(self, ranked: List[Tuple[int, int]], scores: torch.Tensor) -> Tuple[int, str]:
+    def _no_true_label_in_top_k(self, ranked: List[Tuple[int, int]], first: "_FirstRow") -> Tuple[int, str]:
         """The label a skipped row shows (the best-ranked true label, else the top label) and why it is skipped.
 
         ``ranked`` holds ``(rank, index)`` of the true labels, best first.
         """
         if not ranked:
-            return int(scores.argmax()), "the document has no true label the model knows"
+            return first.top_labels[0], "the document has no true label the model knows"
         return ranked[0][1], f"no true label is in the top-{self.k}"
+
+    def _named_target(self, spec: XMTCTarget) -> set:
+        """The target's index when the row names a known one (it is ranked with the true labels)."""
+        if spec.target in (None, AUTO):
+            return set()
+        index = self._label_index(spec.target)
+        return set() if index is None else {index}
 
     def gradient_objective(self, scores: torch.Tensor) -> torch.Tensor:
         """This example's goal score (the margin) as a differentiable scalar, from ``[1, L]`` scores."""
-        return self._reduce(scores)[:, 0].sum()
+        return self._reduce(rank_from_scores(scores, list(self._attacked_labels()), self.k + 1))[:, 0].sum()
 
     @staticmethod
     def _check_words(attacked_text) -> Optional[str]:
@@ -144,8 +165,8 @@ class TopKGoalFunction(GoalFunction):
                     "is always in the top-k")
         return None
 
-    def _prepare(self, spec: XMTCTarget, scores: torch.Tensor) -> Optional[str]:
-        """Fix this example's target from its full scores; return a skip reason or None."""
+    def _prepare(self, spec: XMTCTarget, first: "_FirstRow") -> Optional[str]:
+        """Fix this example's target from the original text's ranking; return a skip reason or None."""
         raise NotImplementedError
 
     def _true_label_indices(self, spec: XMTCTarget) -> List[int]:
@@ -210,15 +231,32 @@ class TopKGoalFunction(GoalFunction):
         for start in range(0, len(texts), self.batch_size):
             batch = list(texts[start:start + self.batch_size])
             if hasattr(self.model, "label_scores"):
-                scores = _checked(self.model.label_scores(batch, labels), len(batch), self.model)
+                scores = checked_scores(self.model.label_scores(batch, labels), len(batch), self.model)
             else:
-                scores = self._scores(batch)[:, list(labels)]
+                scores = checked_scores(self.model(batch), len(batch), self.model)[:, list(labels)]
             columns.append(scores.cpu())
         return torch.cat(columns) if columns else torch.zeros((0, len(labels)))
 
-    def _scores(self, texts: Sequence) -> torch.Tensor:
-        """Raw scores ``[len(texts), L]`` on the model's device, validated."""
-        return _checked(self.model(list(texts)), len(texts), self.model)
+    def _rank(self, texts: Sequence, labels: Sequence[int], k: int) -> LabelRanking:
+        """The victim's :class:`LabelRanking` of ``texts`` for ``labels``, on its device, validated.
+
+        Wrappers of this package answer it themselves (a tree from its beam);
+        any other wrapper's dense scores are reduced here.
+        """
+        texts = list(texts)
+        try:
+            if hasattr(self.model, "rank_labels"):
+                return _checked_ranking(self.model.rank_labels(texts, labels, k), len(texts), len(labels), k,
+                                        self.model)
+            return rank_from_scores(checked_scores(self.model(texts), len(texts), self.model), labels, k)
+        except NonFiniteScoresError:
+            raise NonFiniteScoresError(non_finite_message(self.model)) from None
+
+    def _count_labels(self, text: Sequence) -> int:
+        """L: the wrapper's label list, else the width of its scores for one text."""
+        if hasattr(self.model, "rank_labels") and self.labels is not None:
+            return len(self.labels)
+        return checked_scores(self.model(list(text)), 1, self.model).shape[1]
 
     def _probabilities(self, raw: torch.Tensor) -> torch.Tensor:
         if self.score_type == "logits":
@@ -229,15 +267,16 @@ class TopKGoalFunction(GoalFunction):
         if not attacked_text_list:
             return []
         inputs = [text.tokenizer_input for text in attacked_text_list]
-        reduced = [self._reduce(self._scores(inputs[start:start + self.batch_size])).cpu()
+        labels = list(self._attacked_labels())
+        reduced = [self._reduce(self._rank(inputs[start:start + self.batch_size], labels, self.k + 1)).cpu()
                    for start in range(0, len(inputs), self.batch_size)]
         return self._process_model_outputs(attacked_text_list, torch.cat(reduced))
 
     def _process_model_outputs(self, inputs, outputs):
         return _rows(outputs)
 
-    def _reduce(self, raw: torch.Tensor) -> torch.Tensor:
-        """``[B, L]`` scores -> ``[B, few]`` numbers; runs on the scores' device."""
+    def _reduce(self, ranking: LabelRanking) -> torch.Tensor:
+        """A batch's ranking of the attacked labels (top list of k + 1) -> ``[B, few]`` numbers, on its device."""
         raise NotImplementedError
 
     # -- TextAttack hooks ---------------------------------------------------
@@ -258,12 +297,12 @@ class _TargetedTopK(TopKGoalFunction):
     kind = ""  # "pos" or "neg": the value of a targets row's "attack" field this goal attacks
     target = 0  # replaced per example; kept valid for examples skipped before a target is known
 
-    def _prepare(self, spec, scores):
+    def _prepare(self, spec, first):
         if spec.target == AUTO:
-            self.target, reason = self._auto_target(scores)
+            self.target, reason = self._auto_target(first)
             return reason
         self.target = self._require_target(spec)
-        return self._other_kind(spec) or self._precondition(scores)
+        return self._other_kind(spec) or self._precondition(first)
 
     def _other_kind(self, spec) -> Optional[str]:
         """A row that ``select-targets`` drew for the other attack is skipped, never attacked."""
@@ -272,16 +311,15 @@ class _TargetedTopK(TopKGoalFunction):
                     f"(xmtc-{spec.attack}), not this {self.kind}-targeted one")
         return None
 
-    def _reduce(self, raw):
-        target_scores = raw[:, self.target:self.target + 1]
-        ahead = (raw > target_scores).sum(1) + (raw[:, :self.target] == target_scores).sum(1)
-        rank = (ahead + 1).to(raw.dtype)
-        competitor = _kth_best_other(raw, rank, self.k)
-        probs = self._probabilities(torch.cat([target_scores, competitor[:, None]], dim=1))
+    def _reduce(self, ranking):
+        target_scores = ranking.scores[:, 0]
+        rank = ranking.ranks[:, 0]
+        competitor = _kth_best_other(ranking.top_scores, rank, self.k)
+        probs = self._probabilities(torch.stack([target_scores, competitor], dim=1))
         margin = self.sign * (probs[:, 1] - probs[:, 0])
         # The raw score too: the paper's keep rule compares the target's own score, which a
         # probability rounds away near 0 or 1 in float32 (and the margin rounds away sooner).
-        return torch.stack([margin, probs[:, 0], rank, target_scores[:, 0]], dim=1)
+        return torch.stack([margin, probs[:, 0], rank.to(probs.dtype), target_scores], dim=1)
 
     def _get_score(self, model_output, attacked_text):
         return float(model_output[0])
@@ -330,20 +368,20 @@ class PositiveTargetedTopK(_TargetedTopK):
     sign = 1.0
     kind = "pos"
 
-    def _precondition(self, scores):
+    def _precondition(self, first):
         name = self._label_name(self.target)
         if self.target not in self.true_labels:
             return f"target '{name}' is not a true label of this document"
-        rank = _exact_rank(scores, self.target)
+        rank = first.rank(self.target)
         if rank > self.k:
             return f"target '{name}' is at rank {rank}, already outside the top-{self.k}"
         return None
 
-    def _auto_target(self, scores):
-        ranked = sorted((_exact_rank(scores, i), i) for i in self.true_labels)
+    def _auto_target(self, first):
+        ranked = sorted((first.rank(i), i) for i in self.true_labels)
         in_top = [pair for pair in ranked if pair[0] <= self.k]
         if not in_top:
-            return self._no_true_label_in_top_k(ranked, scores)
+            return self._no_true_label_in_top_k(ranked, first)
         return max(in_top)[1], None
 
     def _is_goal_complete(self, model_output, attacked_text):
@@ -366,18 +404,19 @@ class NegativeTargetedTopK(_TargetedTopK):
     sign = -1.0
     kind = "neg"
 
-    def _precondition(self, scores):
+    def _precondition(self, first):
         name = self._label_name(self.target)
         if self.target in self.true_labels:
             return f"target '{name}' is a true label of this document"
-        rank = _exact_rank(scores, self.target)
+        rank = first.rank(self.target)
         if rank <= self.k:
             return f"target '{name}' is already in the top-{self.k} (rank {rank})"
         return None
 
-    def _auto_target(self, scores):
+    def _auto_target(self, first):
         true = set(self.true_labels)
-        order = torch.argsort(scores, descending=True, stable=True).tolist()
+        # The top list holds k + |true| + 1 labels: past the k-th, at least one is false unless L is smaller.
+        order = [index for index in first.top_labels if index < self.num_labels]
         for index in order[self.k:]:
             if index not in true:
                 return index, None
@@ -402,11 +441,11 @@ class UntargetedTopK(TopKGoalFunction):
     attack_type = "untargeted"
     watched = (0,)  # replaced per example, see _TargetedTopK.target
 
-    def _prepare(self, spec, scores):
-        ranks = sorted((_exact_rank(scores, i), i) for i in self.true_labels)
+    def _prepare(self, spec, first):
+        ranks = sorted((first.rank(i), i) for i in self.true_labels)
         self.watched = [i for rank, i in ranks if rank <= self.k]
         if not self.watched:
-            shown, reason = self._no_true_label_in_top_k(ranks, scores)
+            shown, reason = self._no_true_label_in_top_k(ranks, first)
             self.watched = [shown]
             return reason
         return None
@@ -414,22 +453,18 @@ class UntargetedTopK(TopKGoalFunction):
     def _attacked_labels(self):
         return list(self.watched)
 
-    def _reduce(self, raw):
-        kk = min(self.k + 1, raw.shape[1])
-        top = raw.topk(kk, dim=1).values
+    def _reduce(self, ranking):
         columns = []
-        for index in self.watched:  # at most k labels: no [B, k, L] tensor
-            label_scores = raw[:, index:index + 1]
-            ahead = (raw > label_scores).sum(1) + (raw[:, :index] == label_scores).sum(1)
-            rank = (ahead + 1).to(raw.dtype)
-            competitor = torch.where(rank <= self.k, top[:, kk - 1], top[:, min(self.k, kk) - 1])
-            probs = self._probabilities(torch.stack([label_scores[:, 0], competitor], dim=1))
-            columns.append(torch.stack([probs[:, 1] - probs[:, 0], rank, probs[:, 0]], dim=1))
+        for column in range(len(self.watched)):  # at most k labels
+            rank = ranking.ranks[:, column]
+            competitor = _kth_best_other(ranking.top_scores, rank, self.k)
+            probs = self._probabilities(torch.stack([ranking.scores[:, column], competitor], dim=1))
+            columns.append(torch.stack([probs[:, 1] - probs[:, 0], rank.to(probs.dtype), probs[:, 0]], dim=1))
         stacked = torch.stack(columns, dim=1)  # [B, m, 3]
         best = stacked[:, :, 0].argmax(dim=1)
-        chosen = stacked[torch.arange(raw.shape[0]), best]
-        watched = torch.tensor(self.watched, dtype=raw.dtype, device=raw.device)[best]
-        left = (stacked[:, :, 1] > self.k).sum(1).to(raw.dtype)
+        chosen = stacked[torch.arange(stacked.shape[0]), best]
+        watched = torch.tensor(self.watched, dtype=stacked.dtype, device=stacked.device)[best]
+        left = (stacked[:, :, 1] > self.k).sum(1).to(stacked.dtype)
         return torch.stack([chosen[:, 0], watched, chosen[:, 1], chosen[:, 2], left], dim=1)
 
     def _is_goal_complete(self, model_output, attacked_text):
@@ -456,28 +491,30 @@ def _rows(reduced: torch.Tensor) -> List[np.ndarray]:
     return list(reduced.numpy())
 
 
-def _checked(scores, count: int, model) -> torch.Tensor:
-    """A wrapper's scores for ``count`` texts as a float tensor, or a TypeError saying what came back."""
-    if isinstance(scores, np.ndarray):
-        scores = torch.from_numpy(scores)
-    if not isinstance(scores, torch.Tensor) or scores.dim() != 2 or scores.shape[0] != count:
-        shape = tuple(scores.shape) if hasattr(scores, "shape") else type(scores).__name__
-        raise TypeError(f"{type(model).__name__} returned {shape} for {count} texts; XMTC goal "
-                        "functions need a [batch, num_labels] tensor of label scores")
-    scores = scores.float()
-    if not bool(torch.isfinite(scores).all()):
-        raise NonFiniteScoresError(
-            f"{_describe(model)} returned non-finite scores (NaN or inf): its weights or inputs are "
-            "broken, and an attack on it would count as a robust model; check the model files")
-    return scores
+class _FirstRow:
+    """The original text's ranking, as the goals' preparation reads it: ranks by label, the top list."""
+
+    def __init__(self, ranking: LabelRanking, asked: Sequence[int]):
+        self._ranks = dict(zip(asked, ranking.ranks[0].tolist()))
+        self.top_labels = ranking.top_labels[0].tolist()
+
+    def rank(self, label: int) -> int:
+        return int(self._ranks[label])
 
 
-def _describe(model) -> str:
-    describe = getattr(model, "describe", None)
-    try:
-        return describe() if callable(describe) else type(model).__name__
-    except Exception:  # a description must never hide the real error
-        return type(model).__name__
+def _checked_ranking(ranking, count: int, asked: int, k: int, model) -> LabelRanking:
+    """A wrapper's :class:`LabelRanking` after checking its shapes and that no real score is NaN or inf."""
+    shapes = [tuple(getattr(tensor, "shape", ())) for tensor in ranking] if isinstance(ranking, tuple) else None
+    if shapes != [(count, k), (count, k), (count, asked), (count, asked)]:
+        raise TypeError(f"{type(model).__name__}.rank_labels returned {shapes or type(ranking).__name__} for "
+                        f"{count} texts, {asked} labels and k={k}; expected a LabelRanking of "
+                        f"[{count}, {k}] top lists and [{count}, {asked}] scores and ranks")
+    ranking = LabelRanking(*ranking)
+    real_top = ranking.top_scores[ranking.top_labels < len(getattr(model, "labels", ()) or ())]
+    if not (bool(torch.isfinite(ranking.scores).all()) and bool(torch.isfinite(real_top).all())
+            and not bool(torch.isnan(ranking.top_scores).any())):
+        raise NonFiniteScoresError(non_finite_message(model))
+    return ranking
 
 
 def cut_to_what_the_victim_reads(attacked_text, max_words: Optional[int]):
@@ -501,22 +538,13 @@ def cut_to_what_the_victim_reads(attacked_text, max_words: Optional[int]):
     return cut
 
 
-def _exact_rank(scores: torch.Tensor, index: int) -> int:
-    """1-based rank of label ``index`` in one score vector, ties to the lower index."""
-    value = scores[index]
-    return int((scores > value).sum() + (scores[:index] == value).sum()) + 1
-
-
-def _kth_best_other(raw: torch.Tensor, rank: torch.Tensor, k: int) -> torch.Tensor:
-    """The k-th highest score among the labels other than the target.
+def _kth_best_other(top_scores: torch.Tensor, rank: torch.Tensor, k: int) -> torch.Tensor:
+    """The k-th highest score among the labels other than the target, from the k + 1 best scores.
 
     When the target is in the top-k that is the (k+1)-th score overall,
-    otherwise the k-th. With k >= L there is no such label: -inf.
+    otherwise the k-th. With k >= L there is no such label: the padded -inf.
     """
-    if k >= raw.shape[1]:
-        return torch.full((raw.shape[0],), float("-inf"), dtype=raw.dtype, device=raw.device)
-    top = raw.topk(k + 1, dim=1).values
-    return torch.where(rank <= k, top[:, k], top[:, k - 1])
+    return torch.where(rank <= k, top_scores[:, k], top_scores[:, k - 1])
 
 
 def _resolve_score_type(model_wrapper, score_type: Optional[str]) -> str:

@@ -80,22 +80,38 @@ def top_k_indices(scores: Scores, k: int) -> np.ndarray:
     if not bool(torch.isfinite(tensor).all()):
         raise NonFiniteScoresError("scores contain NaN or infinite values")
     k = min(k, tensor.shape[1])
-    parts = [_top_k_rows(tensor[start:start + _ROWS_PER_BATCH].detach().cpu().float(), k)
+    parts = [stable_top_k(tensor[start:start + _ROWS_PER_BATCH].detach().float(), k)[1].cpu().numpy()
              for start in range(0, tensor.shape[0], _ROWS_PER_BATCH)]
     return np.concatenate(parts) if parts else np.zeros((0, k), dtype=np.int64)
 
 
-def _top_k_rows(batch: torch.Tensor, k: int) -> np.ndarray:
-    """Top-k of a CPU batch with ties by column: ``topk`` finds the k-th score, then only the scores
-    at or above it (k per row unless there are ties) are sorted, so L can be large."""
-    threshold = torch.topk(batch, k, dim=1).values[:, -1:]
-    rows, columns = (batch >= threshold).nonzero(as_tuple=True)  # row-major: columns ascending per row
-    values = batch[rows, columns].numpy()
-    rows, columns = rows.numpy(), columns.numpy()
-    order = np.lexsort((columns, -values, rows))  # by row, then score descending, then column
-    starts = np.searchsorted(rows[order], np.arange(batch.shape[0]))
-    picked = order[(starts[:, None] + np.arange(k)[None, :]).ravel()]
-    return columns[picked].reshape(batch.shape[0], k).astype(np.int64)
+def stable_top_k(scores: torch.Tensor, k: int) -> Tuple[torch.Tensor, torch.Tensor]:
+    """``(values, indices)`` of the k best scores of each row of ``[B, L]``, best first, ties by lower column.
+
+    The one implementation of the package's tie rule, on the scores' device and
+    in O(B x L): ``topk`` finds each row's k-th score; every score above it is
+    kept, and of the scores EQUAL to it the leftmost ones fill the row up to k
+    (``topk`` itself leaves the order of ties open). Values keep their autograd
+    history (gradient word importance differentiates them). ``k`` must be at
+    most L; scores must not be NaN (callers check).
+
+    Usage::
+
+        values, indices = stable_top_k(torch.tensor([[0.5, 0.9, 0.5]]), 2)   # indices [[1, 0]]
+    """
+    rows = scores.shape[0]
+    if k == 0 or rows == 0:
+        return scores[:, :0], torch.zeros((rows, 0), dtype=torch.long, device=scores.device)
+    threshold = torch.topk(scores, k, dim=1).values[:, -1:]
+    above = scores > threshold
+    equal = scores == threshold
+    room = k - above.sum(dim=1, keepdim=True)
+    keep = above | (equal & (equal.cumsum(dim=1) <= room))
+    # nonzero() lists row by row, columns ascending: exactly k per row.
+    columns = keep.nonzero()[:, 1].reshape(rows, k)
+    values = scores.gather(1, columns)
+    order = torch.sort(values.detach(), dim=1, descending=True, stable=True).indices
+    return values.gather(1, order), columns.gather(1, order)
 
 
 def truth_index_sets(label_lists: Iterable[Iterable[str]], labels: Sequence[str]) -> Tuple[List[List[int]], List[str]]:

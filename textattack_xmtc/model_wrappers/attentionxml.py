@@ -50,7 +50,35 @@ WEIGHTS_FILE = "model.pt"
 ORIGINAL_PREFIX = "AttentionXML-"
 
 
-class AttentionXMLWrapper(XMTCModelWrapper):
+class AttentionXMLFamily(XMTCModelWrapper):
+    """What the flat and the label-tree AttentionXML wrappers share: the tokenizer, sigmoid
+    probabilities, the unknown token, ``max_words``, and the checks made when one is built."""
+
+    score_type = "probabilities"
+    unk_token = UNK_TOKEN
+
+    def _attach(self, model: torch.nn.Module, tokenizer: AttentionXMLTokenizer, labels: Sequence[str],
+                labels_num: int, scored_by: str, vocab_sizes: Sequence[int], source: str,
+                training: Optional[dict]) -> None:
+        """Keep ``model`` (in eval mode) and the rest, after checking the label count against
+        ``labels_num`` (what ``scored_by`` scores) and the vocabulary against every embedding."""
+        labels = [str(label) for label in labels]
+        if len(labels) != labels_num:
+            raise CheckpointError(f"{source or 'model'}: {len(labels)} labels given but {scored_by} "
+                                  f"scores {labels_num} (its attention rows)")
+        for vocab_size in vocab_sizes:
+            if tokenizer.vocab_size != vocab_size:
+                raise CheckpointError(f"{source or 'model'}: vocabulary has {tokenizer.vocab_size} words but "
+                                      f"emb.emb.weight has {vocab_size} rows")
+        self.model = model.eval()
+        self.tokenizer = tokenizer
+        self.labels = labels
+        self.max_words = tokenizer.max_length
+        self.source = source
+        self.training = dict(training or {})
+
+
+class AttentionXMLWrapper(AttentionXMLFamily):
     """Wrap an :class:`AttentionXMLNetwork` and its tokenizer for TextAttack.
 
     ``__call__`` returns sigmoid probabilities ``[B, L]`` on the model's
@@ -63,28 +91,11 @@ class AttentionXMLWrapper(XMTCModelWrapper):
     """
 
     architecture = ARCHITECTURE  # in xmtc_model.json of its saved directories
-    score_type = "probabilities"
-    unk_token = UNK_TOKEN
 
     def __init__(self, model: AttentionXMLNetwork, tokenizer: AttentionXMLTokenizer, labels: Sequence[str],
                  source: str = "", training: Optional[dict] = None):
-        labels = [str(label) for label in labels]
-        if len(labels) != model.config.labels_num:
-            raise CheckpointError(
-                f"{source or 'model'}: {len(labels)} labels given but the network scores "
-                f"{model.config.labels_num} (attention.attention.weight rows)"
-            )
-        if tokenizer.vocab_size != model.config.vocab_size:
-            raise CheckpointError(
-                f"{source or 'model'}: vocabulary has {tokenizer.vocab_size} words but "
-                f"emb.emb.weight has {model.config.vocab_size} rows"
-            )
-        self.model = model.eval()
-        self.tokenizer = tokenizer
-        self.labels = labels
-        self.max_words = tokenizer.max_length
-        self.source = source
-        self.training = dict(training or {})
+        self._attach(model, tokenizer, labels, model.config.labels_num,
+                     "the network", [model.config.vocab_size], source, training)
 
     @property
     def config(self) -> AttentionXMLConfig:

@@ -55,11 +55,12 @@ import numpy as np
 import torch
 
 from ..errors import CheckpointError
+from ..metrics.ranking import NonFiniteScoresError, stable_top_k
 from ..models.attentionxml import AttentionXMLNetwork, config_from_state_dict
 from ..models.attentionxml_tree import DEFAULT_TOP, AttentionXMLTree
-from ..models.tokenization import DEFAULT_MAX_LENGTH, UNK_TOKEN, AttentionXMLTokenizer, load_vocab
-from .attentionxml import _load_state_dict, find_vocab_and_labels, read_original_labels
-from .base import XMTCModelWrapper, score_distinct
+from ..models.tokenization import DEFAULT_MAX_LENGTH, AttentionXMLTokenizer, load_vocab
+from .attentionxml import AttentionXMLFamily, _load_state_dict, find_vocab_and_labels, read_original_labels
+from .base import LabelRanking, score_distinct
 from .saved import resolve_labels
 
 PathLike = Union[str, os.PathLike]
@@ -71,7 +72,7 @@ _SPLIT_ATTENTION = re.compile(r"^AttentionWeights\.emb\.(?P<group>\d+)\.weight$"
 NETWORK_PREFIX = "Network."
 
 
-class AttentionXMLTreeWrapper(XMTCModelWrapper):
+class AttentionXMLTreeWrapper(AttentionXMLFamily):
     """A label-tree AttentionXML and its tokenizer, for TextAttack.
 
     Tokenization, ``max_words``, ``unk_token`` and scores (sigmoid
@@ -85,21 +86,10 @@ class AttentionXMLTreeWrapper(XMTCModelWrapper):
         probabilities = victim(["a document"])   # [1, L]: beam labels > 0, the rest 0
     """
 
-    score_type = "probabilities"
-    unk_token = UNK_TOKEN
-
     def __init__(self, model: AttentionXMLTree, tokenizer: AttentionXMLTokenizer, labels: Sequence[str],
                  source: str = "", training: Optional[dict] = None):
-        labels = [str(label) for label in labels]
-        if len(labels) != model.labels_num:
-            raise CheckpointError(f"{source or 'model'}: {len(labels)} labels given but the tree's last level "
-                                  f"scores {model.labels_num}")
-        self.model = model.eval()
-        self.tokenizer = tokenizer
-        self.labels = labels
-        self.max_words = tokenizer.max_length
-        self.source = source
-        self.training = dict(training or {})
+        self._attach(model, tokenizer, labels, model.labels_num, "the tree's last level",
+                     [level.config.vocab_size for level in model.levels], source, training)
 
     @property
     def top(self) -> int:
@@ -124,6 +114,62 @@ class AttentionXMLTreeWrapper(XMTCModelWrapper):
             target_score = victim.label_scores(texts, [victim.label_index("acq")])[:, 0]
         """
         return self._scores(text_input_list, self.label_tensor(labels))
+
+    def rank_labels(self, text_input_list: Sequence[str], labels: Sequence[int], k: int) -> LabelRanking:
+        """The beam's k best labels and the asked labels' scores and ranks, never ``[B, L]`` (see
+        :meth:`XMTCModelWrapper.rank_labels`).
+
+        One pass of each level scores the beam's candidates and the asked labels'
+        ancestors together. An asked label the beam reaches gets its beam score
+        and its rank among the last level's candidates (equal scores: lower label
+        index first); one it does not reach gets its exact path product and rank
+        ``max(candidates, k) + 1``: below every beam candidate and outside the
+        top-k, as the original's prediction never lists it.
+
+        Usage::
+
+            ranking = victim.rank_labels(texts, [victim.label_index("acq")], k=6)
+        """
+        asked = self.label_tensor(labels) if len(labels) else torch.zeros(0, dtype=torch.long)
+        texts = list(text_input_list)
+        if not texts:
+            empty = torch.zeros((0, k), device=self.device)
+            return LabelRanking(empty.long(), empty, torch.zeros((0, len(asked)), device=self.device),
+                                torch.zeros((0, len(asked)), dtype=torch.long, device=self.device))
+        return score_distinct([self.tokenizer.encode_edit(text) for text in texts],
+                              lambda sequences: self._rank_ids(sequences, asked, k))
+
+    def _rank_ids(self, sequences: List[List[int]], asked: torch.Tensor, k: int) -> LabelRanking:
+        input_ids = self.tokenizer.pad(sequences).to(self.device)
+        asked = asked.to(self.device)
+        self.model.eval()
+        with torch.inference_mode():
+            candidates, scores, paths = self.model.beam_with_paths(input_ids, asked if len(asked) else None)
+        real = candidates < len(self.labels)
+        if bool(torch.isnan(scores).any()) or not bool(torch.isfinite(scores[real]).all()) or (
+                paths is not None and not bool(torch.isfinite(paths).all())):
+            raise NonFiniteScoresError("the model returned NaN or infinite scores")
+        # Columns in label order, so that stable_top_k's ties by column are ties by label index.
+        candidates, order = candidates.sort(dim=1)
+        scores = scores.gather(1, order)
+        top_scores, positions = stable_top_k(scores, min(k, scores.shape[1]))
+        top_labels = candidates.gather(1, positions)
+        if top_labels.shape[1] < k:  # fewer candidates than k: pad as the original pads
+            extra = k - top_labels.shape[1]
+            top_labels = torch.cat([top_labels, top_labels.new_full((len(sequences), extra), len(self.labels))], 1)
+            top_scores = torch.cat([top_scores, top_scores.new_full((len(sequences), extra), float("-inf"))], 1)
+        asked_scores = scores.new_zeros((len(sequences), len(asked)))
+        ranks = torch.zeros((len(sequences), len(asked)), dtype=torch.long, device=scores.device)
+        below_beam = real.sum(1).clamp(min=k) + 1
+        for column, label in enumerate(asked.tolist()):
+            hit = candidates == label
+            in_beam = hit.any(1)
+            value = torch.where(in_beam, torch.where(hit, scores, torch.zeros_like(scores)).sum(1), paths[:, column])
+            ahead = (scores > value[:, None]).sum(1) + ((scores == value[:, None]) & (candidates < label)).sum(1)
+            asked_scores[:, column] = value
+            ranks[:, column] = torch.where(in_beam, ahead + 1, below_beam)
+        # Clones made outside inference mode are ordinary tensors.
+        return LabelRanking(top_labels.clone(), top_scores.clone(), asked_scores.clone(), ranks.clone())
 
     def predict_top_k(self, text_input_list: Sequence[str], k: int) -> Tuple[torch.Tensor, torch.Tensor]:
         """The original's prediction: label indices and scores of the beam's k best, ``([B, k], [B, k])``.

@@ -1,23 +1,31 @@
 """The contract every victim model wrapper of this package fulfils.
 
 A wrapper is the only code that knows an architecture. Everything else (goal
-functions, recipes, the study) sees a list of texts in and a ``[batch, L]``
-tensor of label scores out, in the order of ``wrapper.labels``.
+functions, recipes, the study) asks it one narrow question per batch of
+texts, :meth:`XMTCModelWrapper.rank_labels`: the k best labels, and the
+scores and exact ranks of a few chosen labels (an attack's target, a
+document's true labels). That answer is small whatever L is, so a label tree
+with 670,000 labels answers it from its beam without ever forming a dense
+``[batch, L]`` matrix. Dense wrappers answer it from ``__call__`` (scores
+``[batch, L]`` in the order of ``wrapper.labels``, which TextAttack's own
+code reads) through :func:`rank_from_scores`.
 """
 from __future__ import annotations
 
 import hashlib
-from typing import Callable, Dict, Hashable, List, Optional, Sequence, Union
+from typing import Any, Callable, Dict, Hashable, List, NamedTuple, Optional, Sequence, Union
 
+import numpy as np
 import torch
 from textattack.models.wrappers import ModelWrapper
+
+from ..metrics.ranking import NonFiniteScoresError, stable_top_k
 
 SCORE_TYPES = ("probabilities", "logits")
 
 
-def score_distinct(inputs: Sequence[Sequence[int]],
-                   score: Callable[[List[Sequence[int]]], torch.Tensor]) -> torch.Tensor:
-    """``score(inputs)``, running ``score`` on each distinct input only once.
+def score_distinct(inputs: Sequence[Sequence[int]], score: Callable[[List[Sequence[int]]], Any]) -> Any:
+    """``score(inputs)``, running ``score`` on each distinct input only once (a tensor or a :class:`LabelRanking`).
 
     Different texts often reach a victim as the same ids: a candidate word
     missing from its vocabulary reads as the unknown token, as does the
@@ -41,7 +49,92 @@ def score_distinct(inputs: Sequence[Sequence[int]],
     scores = score(distinct)
     if len(distinct) == len(rows):
         return scores
+    if isinstance(scores, tuple):  # a LabelRanking: every tensor has one row per text
+        index = torch.as_tensor(rows, device=scores[0].device)
+        return type(scores)(*(tensor.index_select(0, index) for tensor in scores))
     return scores.index_select(0, torch.as_tensor(rows, device=scores.device))
+
+
+class LabelRanking(NamedTuple):
+    """What a victim tells the goal functions about each of B texts (raw scores, as ``score_type`` says).
+
+    ``top_labels`` / ``top_scores``: ``[B, k]`` the k best labels, best first,
+    equal scores ordered by lower label index; a victim that ranks fewer than k
+    labels (a tree's beam, or k > L) pads with label index L and score -inf.
+    ``scores`` / ``ranks``: ``[B, m]`` the score and 1-based rank of each asked
+    label (rank = 1 + labels with a higher score + labels with an equal score and
+    a lower index; a tree ranks a label its beam does not reach below every beam
+    candidate and below k, see :class:`AttentionXMLTreeWrapper`).
+    """
+
+    top_labels: torch.Tensor
+    top_scores: torch.Tensor
+    scores: torch.Tensor
+    ranks: torch.Tensor
+
+    def columns(self, positions: Sequence[int]) -> "LabelRanking":
+        """The same ranking restricted to the asked labels at ``positions`` (the top lists are kept)."""
+        index = torch.as_tensor(list(positions), dtype=torch.long, device=self.scores.device)
+        return self._replace(scores=self.scores.index_select(1, index), ranks=self.ranks.index_select(1, index))
+
+    def to(self, device: Union[str, torch.device]) -> "LabelRanking":
+        return LabelRanking(*(tensor.to(device) for tensor in self))
+
+
+def rank_from_scores(scores: torch.Tensor, labels: Sequence[int], k: int) -> LabelRanking:
+    """The :class:`LabelRanking` of dense ``[B, L]`` scores, on their device (the dense victims' answer).
+
+    Ranks follow the package's tie rule (:func:`~textattack_xmtc.metrics.ranking.stable_top_k`);
+    scores keep their autograd history.
+
+    Usage::
+
+        ranking = rank_from_scores(wrapper(texts), [target], k=6)
+    """
+    if not bool(torch.isfinite(scores).all()):
+        raise NonFiniteScoresError("the model returned NaN or infinite scores")
+    rows, width = scores.shape
+    top_scores, top_labels = stable_top_k(scores, min(k, width))
+    if k > width:  # every label is in the top-k: pad as a tree pads its beam
+        extra = k - width
+        top_labels = torch.cat([top_labels, top_labels.new_full((rows, extra), width)], dim=1)
+        top_scores = torch.cat([top_scores, top_scores.new_full((rows, extra), float("-inf"))], dim=1)
+    index = torch.as_tensor(list(labels), dtype=torch.long, device=scores.device)
+    asked = scores.index_select(1, index)
+    ranks = torch.empty((rows, len(index)), dtype=torch.long, device=scores.device)
+    for column, label in enumerate(index.tolist()):  # a few labels: no [B, m, L] tensor
+        value = asked[:, column:column + 1]
+        ahead = (scores > value).sum(1) + (scores[:, :label] == value).sum(1)
+        ranks[:, column] = ahead + 1
+    return LabelRanking(top_labels, top_scores, asked, ranks)
+
+
+def non_finite_message(model) -> str:
+    return (f"{_describe(model)} returned non-finite scores (NaN or inf): its weights or inputs are "
+            "broken, and an attack on it would count as a robust model; check the model files")
+
+
+def checked_scores(scores, count: int, model) -> torch.Tensor:
+    """A wrapper's dense scores for ``count`` texts as a float tensor; a TypeError saying what came back
+    when they are not ``[count, L]``, a NonFiniteScoresError naming the model when one is NaN or inf."""
+    if isinstance(scores, np.ndarray):
+        scores = torch.from_numpy(scores)
+    if not isinstance(scores, torch.Tensor) or scores.dim() != 2 or scores.shape[0] != count:
+        shape = tuple(scores.shape) if hasattr(scores, "shape") else type(scores).__name__
+        raise TypeError(f"{type(model).__name__} returned {shape} for {count} texts; XMTC goal "
+                        "functions need a [batch, num_labels] tensor of label scores")
+    scores = scores.float()
+    if not bool(torch.isfinite(scores).all()):
+        raise NonFiniteScoresError(non_finite_message(model))
+    return scores
+
+
+def _describe(model) -> str:
+    describe = getattr(model, "describe", None)
+    try:
+        return describe() if callable(describe) else type(model).__name__
+    except Exception:  # a description must never hide the real error
+        return type(model).__name__
 
 
 class XMTCModelWrapper(ModelWrapper):
@@ -85,6 +178,22 @@ class XMTCModelWrapper(ModelWrapper):
         columns = self.label_tensor(labels)
         scores = self(text_input_list)
         return scores[:, columns.to(scores.device)]
+
+    def rank_labels(self, text_input_list: Sequence[str], labels: Sequence[int], k: int) -> LabelRanking:
+        """The k best labels of each text and the scores and ranks of ``labels`` (see :class:`LabelRanking`).
+
+        All a goal function, ``evaluate`` or ``select-targets`` needs; its size
+        does not grow with L. Dense wrappers answer from ``self(texts)``; a
+        label tree overrides it to answer from its beam.
+
+        Usage::
+
+            ranking = wrapper.rank_labels(texts, [wrapper.label_index("acq")], k=6)
+            in_top_5 = ranking.ranks[:, 0] <= 5
+        """
+        if labels:
+            self.label_tensor(labels)  # range check, with the message users see
+        return rank_from_scores(checked_scores(self(text_input_list), len(text_input_list), self), labels, k)
 
     def label_tensor(self, labels: Sequence[int]) -> torch.Tensor:
         """``labels`` as a long tensor of column indices, checked against the number of labels."""

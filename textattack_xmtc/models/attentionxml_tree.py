@@ -24,7 +24,7 @@ Usage::
 """
 from __future__ import annotations
 
-from typing import List, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -114,8 +114,21 @@ class AttentionXMLTree(nn.Module):
         ``top`` (default: the tree's) is the beam width; a level with fewer nodes
         (or candidates) than ``top`` keeps them all (the original would fail).
         """
+        candidates, scores, _ = self.beam_with_paths(input_ids, None, top)
+        return candidates, scores
+
+    def beam_with_paths(self, input_ids: torch.Tensor, labels: Optional[torch.Tensor],
+                        top: int = None) -> Tuple[torch.Tensor, torch.Tensor, Optional[torch.Tensor]]:
+        """:meth:`beam`, plus the exact path products of ``labels`` ``[B, n]`` (None without labels).
+
+        Each level attends once, for its beam candidates and the asked labels'
+        ancestors together (their columns are independent), so asking costs no
+        extra pass of any level's encoder. A label no cluster holds scores 0.
+        """
         top = self.top if top is None else top
+        ancestors = self.path(labels) if labels is not None else None
         logits = self.levels[0](input_ids)
+        paths = None if ancestors is None else _path_factor(torch.sigmoid(logits), ancestors[0])
         # The original takes the top logits, then the sigmoid: the same choice, exact scores.
         kept_logits, kept = logits.topk(min(top, logits.shape[1]), dim=1)
         kept_scores = torch.sigmoid(kept_logits)
@@ -126,11 +139,20 @@ class AttentionXMLTree(nn.Module):
             candidates = table[kept].reshape(kept.shape[0], -1)  # [B, kept x widest]
             pad = candidates == self.sizes[level]
             parent_scores = kept_scores.repeat_interleave(width, dim=1)
-            probabilities = torch.sigmoid(self.levels[level](input_ids, candidates))
+            asked = None
+            if ancestors is not None:
+                nodes = ancestors[level]
+                asked = torch.where(nodes >= 0, nodes, torch.full_like(nodes, self.sizes[level]))
+                asked = asked.unsqueeze(0).expand(candidates.shape[0], -1)
+                probabilities = torch.sigmoid(self.levels[level](input_ids, torch.cat([candidates, asked], dim=1)))
+                probabilities, asked_probabilities = probabilities.split([candidates.shape[1], asked.shape[1]], 1)
+                paths = paths * _path_factor(asked_probabilities, nodes, positional=True)
+            else:
+                probabilities = torch.sigmoid(self.levels[level](input_ids, candidates))
             # Pads get -inf outright: sigmoid(logit) x -inf is NaN when the sigmoid underflows to 0.
             scores = torch.where(pad, torch.full_like(probabilities, float("-inf")), probabilities * parent_scores)
             if level == last:
-                return candidates, scores
+                return candidates, scores, paths
             kept_scores, positions = scores.topk(min(top, scores.shape[1]), dim=1)
             kept = candidates.gather(1, positions)
         raise AssertionError("unreachable")
@@ -169,6 +191,17 @@ class AttentionXMLTree(nn.Module):
             probabilities = torch.where(nodes >= 0, probabilities, torch.zeros_like(probabilities))
             total = probabilities if total is None else total * probabilities
         return total
+
+
+def _path_factor(probabilities: torch.Tensor, nodes: torch.Tensor, positional: bool = False) -> torch.Tensor:
+    """One level's factor of each asked label's path product: the probability of its ancestor ``nodes``
+    (-1: none, factor 0). ``probabilities`` is ``[B, n_level]`` (indexed by node) or, ``positional``,
+    ``[B, len(nodes)]`` (column j for ``nodes[j]``)."""
+    if positional:
+        factor = probabilities
+    else:
+        factor = probabilities[:, nodes.clamp(min=0)]
+    return torch.where(nodes >= 0, factor, torch.zeros_like(factor))
 
 
 __all__ = ["DEFAULT_TOP", "AttentionXMLTree", "children_table", "parent_index"]

@@ -3,12 +3,12 @@
 Every successful row of a run directory (``results.jsonl``, written by
 ``textattack-xmtc experiment``) holds the original and the adversarial
 document. :func:`rescore_run` scores both on another victim, with that
-victim's own ``__call__`` (the only code that knows its architecture), and
+victim's own ``rank_labels`` (the only code that knows its architecture), and
 appends one row per (target, second victim) to ``RUN_DIR/transfer.jsonl``:
 
 * ``rank_before`` / ``rank_after``: the target label's 1-based rank on the
   second victim, exactly as the goal functions rank (ties go to the lower
-  label index, :func:`textattack_xmtc.goal_functions.topk._exact_rank`);
+  label index, the victim's :meth:`~textattack_xmtc.model_wrappers.base.XMTCModelWrapper.rank_labels`);
   ``in_top_k_before`` / ``in_top_k_after``: rank <= the row's ``k``;
 * ``transferred``: the attack's goal holds on the second victim for the
   adversarial document (positive-targeted: the target is NOT in its top-k;
@@ -154,20 +154,22 @@ def transfer_rows(wrapper, results: Sequence[dict], model: str, identity: Option
 
 def _target_ranks(wrapper, texts: Sequence[str], columns: Sequence[Optional[int]],
                   batch_size: int) -> List[Optional[int]]:
-    """Each text's rank of its own label column (None where the label is unknown), scored in batches."""
-    from ..goal_functions.topk import _checked, _exact_rank
-    from ..training.evaluation import _scored_batches
+    """Each text's rank of its own label column (None where the label is unknown), ranked in batches."""
+    from ..training.evaluation import length_sorted_batches
 
     ranks: List[Optional[int]] = [None] * len(texts)
     scored = [i for i, column in enumerate(columns) if column is not None]
     if not scored:
         return ranks
-    # The scores every other part of the package ranks: the wrapper's own __call__, in batches of similar length.
-    for positions, scores in _scored_batches(wrapper, [texts[i] for i in scored], batch_size, False):
-        scores = _checked(scores, len(positions), wrapper)  # NaN/inf: NonFiniteScoresError, naming the model
-        for position, vector in zip(positions, scores):
-            text = scored[int(position)]
-            ranks[text] = _exact_rank(vector, columns[text])
+    for positions in length_sorted_batches([texts[i] for i in scored], batch_size, False):
+        rows = [scored[int(position)] for position in positions]
+        # The ranks every other part of the package uses: the wrapper's own rank_labels
+        # (NaN/inf: NonFiniteScoresError, naming the model).
+        asked = sorted({columns[row] for row in rows})
+        ranking = wrapper.rank_labels([texts[row] for row in rows], asked, 1)
+        column_of = {label: column for column, label in enumerate(asked)}
+        for i, row in enumerate(rows):
+            ranks[row] = int(ranking.ranks[i, column_of[columns[row]]])
     return ranks
 
 

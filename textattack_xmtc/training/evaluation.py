@@ -1,9 +1,10 @@
 """Evaluate any victim wrapper on a :class:`~textattack_xmtc.datasets.corpus.Corpus`: P@k, nDCG@k, PSP@k.
 
-Architecture-independent: texts are scored with the wrapper's own
-``__call__`` (exactly what an attack sees), in batches of similar length so
-that little padding is computed. Only each batch's top-k is kept
-(:func:`stream_top_k`), so a test set never costs an ``[N, L]`` matrix.
+Architecture-independent: texts are ranked with the wrapper's own
+``rank_labels`` (exactly what an attack sees; a label tree answers from its
+beam), in batches of similar length so that little padding is computed. Only
+each batch's top-k is kept (:func:`stream_top_k`), so a test set never costs
+an ``[N, L]`` matrix, nor a batch a ``[batch, L]`` one for a tree.
 
 Test labels the model does not know stay in the truth sets and count as
 misses; documents with no label at all are skipped and counted (see
@@ -25,23 +26,26 @@ import numpy as np
 import torch
 
 from ..datasets.corpus import Corpus
-from ..metrics.ranking import NonFiniteScoresError, inverse_propensity, ranking_report, top_k_indices, truth_index_sets
+from ..metrics.ranking import NonFiniteScoresError, inverse_propensity, ranking_report, truth_index_sets
 from .common import progress_bar
 
 
-def _scored_batches(wrapper, texts: Sequence[str], batch_size: int,
-                    progress: bool) -> Iterator[Tuple[np.ndarray, torch.Tensor]]:
-    """``(rows, scores)`` per batch: the texts' positions and ``wrapper``'s float CPU scores for them.
+def length_sorted_batches(texts: Sequence[str], batch_size: int, progress: bool) -> Iterator[np.ndarray]:
+    """Positions of ``texts`` in batches of similar length (longest first), under ``torch.inference_mode``.
 
-    Batches hold texts of similar length: sorting only changes how texts are
-    grouped, not their scores (every wrapper pads per batch and masks the padding).
+    Sorting only changes how texts are grouped, not their scores (every wrapper
+    pads per batch and masks the padding), and little padding is computed.
+
+    Usage::
+
+        for rows in length_sorted_batches(texts, 128, progress=False):
+            scores = wrapper([texts[i] for i in rows])
     """
     order = np.argsort([-len(text) for text in texts], kind="stable")
     steps = range(0, len(order), batch_size)
     with torch.inference_mode():
         for start in progress_bar(steps, progress, desc="scoring", unit="batch", leave=False):
-            rows = order[start:start + batch_size]
-            yield rows, wrapper([texts[i] for i in rows]).float().cpu()
+            yield order[start:start + batch_size]
 
 
 def predict_scores(wrapper, texts: Sequence[str], batch_size: int = 128, progress: bool = False) -> torch.Tensor:
@@ -54,7 +58,8 @@ def predict_scores(wrapper, texts: Sequence[str], batch_size: int = 128, progres
     texts = list(texts)
     scores = torch.zeros((len(texts), len(wrapper.labels)))
     logits = getattr(wrapper, "score_type", "probabilities") == "logits"
-    for rows, batch in _scored_batches(wrapper, texts, batch_size, progress):
+    for rows in length_sorted_batches(texts, batch_size, progress):
+        batch = wrapper([texts[i] for i in rows]).float().cpu()
         scores[torch.as_tensor(rows)] = torch.sigmoid(batch) if logits else batch
     return scores
 
@@ -64,8 +69,10 @@ def stream_top_k(wrapper, texts: Sequence[str], k: int, batch_size: int = 128, p
     """The model's top-k label indices per text, best first, as int64 [N, min(k, L)]; ties by lower index.
 
     Scores are ranked as the wrapper gives them (a sigmoid would not change
-    the order, only create ties); each batch's scores are dropped once its
-    top-k is taken, so memory is O(batch x L + N x k). Raises
+    the order, only create ties), by the wrapper's ``rank_labels`` (dense
+    wrappers: each batch's scores are dropped once its top-k is taken, so
+    memory is O(batch x L + N x k); a label tree: O(batch x beam + N x k)).
+    A tree whose beam holds fewer than k labels pads with -1 (never a hit). Raises
     :class:`~textattack_xmtc.metrics.ranking.NonFiniteScoresError` naming the
     model and the document when a score is NaN or infinite.
 
@@ -74,16 +81,32 @@ def stream_top_k(wrapper, texts: Sequence[str], k: int, batch_size: int = 128, p
         top5 = stream_top_k(wrapper, test.texts, 5, progress=True)
     """
     texts = list(texts)
-    ranked = np.zeros((len(texts), min(k, len(wrapper.labels))), dtype=np.int64)
-    for rows, batch in _scored_batches(wrapper, texts, batch_size, progress):
+    width = min(k, len(wrapper.labels))
+    ranked = np.zeros((len(texts), width), dtype=np.int64)
+    name = model_name or getattr(wrapper, "source", "") or type(wrapper).__name__
+
+    def top(batch: List[str]) -> np.ndarray:
         try:
-            ranked[rows] = top_k_indices(batch, k)
+            labels = wrapper.rank_labels(batch, [], width).top_labels.cpu().numpy()
+            # A tree's pads (index L) must not meet the unknown test labels numbered from L on.
+            return np.where(labels < len(wrapper.labels), labels, -1)
         except NonFiniteScoresError:
-            bad = int(rows[int(torch.nonzero(~torch.isfinite(batch).all(dim=1))[0])])
-            name = model_name or getattr(wrapper, "source", "") or type(wrapper).__name__
-            raise NonFiniteScoresError(f"model {name} gave NaN or infinite scores for document {bad + 1} "
-                                       f"(its weights or inputs are broken)") from None
+            bad = next(i for i, text in enumerate(batch) if not _finite(wrapper, text))
+            raise NonFiniteScoresError(f"model {name} gave NaN or infinite scores for document "
+                                       f"{texts.index(batch[bad]) + 1} (its weights or inputs are broken)") from None
+
+    for rows in length_sorted_batches(texts, batch_size, progress):
+        ranked[rows] = top([texts[i] for i in rows])
     return ranked
+
+
+def _finite(wrapper, text: str) -> bool:
+    """Whether ``wrapper`` ranks ``text`` alone without a NaN or infinite score (to name a broken document)."""
+    try:
+        wrapper.rank_labels([text], [], 1)
+    except NonFiniteScoresError:
+        return False
+    return True
 
 
 @dataclass
