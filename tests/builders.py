@@ -110,3 +110,39 @@ def write_aplc_original(directory, spiece, config=APLC_CONFIG, state=None, label
     if labels is not None:
         (directory / "labels.txt").write_text("".join(f"{label}\n" for label in labels))
     return directory
+
+
+# -- tiny AttentionXML networks and the original repository's data files -----------
+
+#: A vocabulary as the original's preprocessing saves it: <PAD> at 0, <UNK> at 1.
+ATTENTIONXML_VOCAB = ["<PAD>", "<UNK>", "oil", "prices", "rose", "wheat", "exports", "fell", "the", "bank", "rates",
+                      "said"]
+
+
+def tiny_attentionxml_network(labels_num, vocab_size=len(ATTENTIONXML_VOCAB), seed=0, std=0.5):
+    """An AttentionXML network small enough for a test, in eval mode (our key names are the original's).
+
+    Embeddings of 6, one bidirectional LSTM layer of 5, one linear layer of 7;
+    every parameter drawn from N(0, ``std``) after ``torch.manual_seed(seed)``.
+    """
+    from textattack_xmtc.models.attentionxml import AttentionXMLConfig, AttentionXMLNetwork
+
+    torch.manual_seed(seed)
+    config = AttentionXMLConfig(vocab_size=vocab_size, emb_size=6, hidden_size=5, layers_num=1,
+                                linear_size=[7], labels_num=labels_num)
+    network = AttentionXMLNetwork(config)
+    with torch.no_grad():
+        for parameter in network.parameters():
+            parameter.normal_(0.0, std)
+    return network.eval()
+
+
+def write_original_data(root, data, vocab, label_lines):
+    """``root/data/<data>/vocab.npy`` and ``train_labels.txt`` (one line of label names per document)."""
+    from textattack_xmtc.models.tokenization import save_vocab
+
+    directory = root / "data" / data
+    directory.mkdir(parents=True, exist_ok=True)
+    save_vocab(directory / "vocab.npy", vocab)
+    (directory / "train_labels.txt").write_text("\n".join(label_lines) + "\n")
+    return directory

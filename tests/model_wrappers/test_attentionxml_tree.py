@@ -7,17 +7,16 @@ import textattack
 import torch
 from torch import nn
 
+from builders import ATTENTIONXML_VOCAB, tiny_attentionxml_network, write_original_data
 from textattack_xmtc import XMTCPositive, result_row
 from textattack_xmtc.datasets import XMTCDataset, XMTCTarget
 from textattack_xmtc.model_wrappers import ModelLoadError, load_victim, victim_architecture
 from textattack_xmtc.model_wrappers.attentionxml_tree import AttentionXMLTreeWrapper, find_label_tree
-from textattack_xmtc.models.attentionxml import AttentionXMLConfig, AttentionXMLNetwork
-from textattack_xmtc.models.tokenization import AttentionXMLTokenizer, save_vocab
+from textattack_xmtc.models.tokenization import AttentionXMLTokenizer
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
-VOCAB = ["<PAD>", "<UNK>", "oil", "prices", "rose", "wheat", "exports", "fell", "the", "bank", "rates", "said",
-         "company", "shares", "grain", "market", "crude", "sharply"]
+VOCAB = ATTENTIONXML_VOCAB + ["company", "shares", "grain", "market", "crude", "sharply"]
 # Two words at least: with one position every attention row sees the same context, and all
 # nodes of a level tie (their order is then up to topk, in the original too).
 TEXTS = ["Oil prices rose sharply.", "Wheat exports fell, the bank said.", "bank rates",
@@ -28,14 +27,7 @@ LABELS = [f"label{i:02d}" for i in range(LABELS_NUM)]
 
 
 def make_level(labels_num, seed):
-    torch.manual_seed(seed)
-    config = AttentionXMLConfig(vocab_size=len(VOCAB), emb_size=6, hidden_size=5, layers_num=1,
-                                linear_size=[7], labels_num=labels_num)
-    network = AttentionXMLNetwork(config)
-    with torch.no_grad():
-        for parameter in network.parameters():
-            parameter.normal_(0.0, 0.7)
-    return network
+    return tiny_attentionxml_network(labels_num, len(VOCAB), seed, std=0.7)
 
 
 def object_array(groups):
@@ -87,12 +79,10 @@ def write_tree(root, clusters=None, split_last=False, prefix=PREFIX, data="Tiny"
         torch.save(state, models / f"{prefix}-Level-{level}")
     for level, groups in enumerate(clusters):
         np.save(models / f"{prefix}-cluster-Level-{level}.npy", object_array(groups), allow_pickle=True)
-    (root / "data" / data).mkdir(parents=True, exist_ok=True)
-    save_vocab(root / "data" / data / "vocab.npy", VOCAB)
     rng = np.random.default_rng(1)
     lines = [" ".join(LABELS[i] for i in rng.choice(LABELS_NUM, 3, replace=False)) for _ in range(30)]
     lines.append(" ".join(LABELS))  # every label occurs in training
-    (root / "data" / data / "train_labels.txt").write_text("\n".join(lines) + "\n")
+    write_original_data(root, data, VOCAB, lines)
     return [{key: value.clone() for key, value in network.state_dict().items()} for network in networks]
 
 

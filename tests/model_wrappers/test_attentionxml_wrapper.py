@@ -6,16 +6,17 @@ import numpy as np
 import pytest
 import torch
 
+from builders import ATTENTIONXML_VOCAB, tiny_attentionxml_network, write_original_data
 from textattack_xmtc.model_wrappers.attentionxml import (
     AttentionXMLWrapper,
     find_original_checkpoint,
     read_original_labels,
 )
 from textattack_xmtc.model_wrappers.base import XMTCModelWrapper
-from textattack_xmtc.models.attentionxml import AttentionXMLConfig, AttentionXMLNetwork, CheckpointError
+from textattack_xmtc.models.attentionxml import CheckpointError
 from textattack_xmtc.models.tokenization import AttentionXMLTokenizer, save_vocab
 
-VOCAB = ["<PAD>", "<UNK>", "oil", "prices", "rose", "wheat", "exports", "fell", "the", "bank", "rates", "said"]
+VOCAB = ATTENTIONXML_VOCAB
 LABELS = ["crude", "grain", "interest"]  # sorted, as MultiLabelBinarizer orders them
 TEXTS = ["Oil prices rose.", "Wheat exports fell sharply, the bank said.", "rates", "", "oil <UNK> wheat oil oil"]
 
@@ -24,14 +25,7 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def make_network(labels_num=len(LABELS), seed=0):
-    torch.manual_seed(seed)
-    config = AttentionXMLConfig(vocab_size=len(VOCAB), emb_size=6, hidden_size=5, layers_num=1,
-                                linear_size=[7], labels_num=labels_num)
-    network = AttentionXMLNetwork(config)
-    with torch.no_grad():
-        for parameter in network.parameters():
-            parameter.normal_(0.0, 0.5)
-    return network.eval()
+    return tiny_attentionxml_network(labels_num, len(VOCAB), seed)
 
 
 @pytest.fixture
@@ -42,12 +36,9 @@ def wrapper():
 def write_original_layout(root, data="Tiny", state=None, labels_lines=None):
     """The original repository layout: models/AttentionXML-<data>, data/<data>/{vocab.npy,train_labels.txt}."""
     (root / "models").mkdir(parents=True)
-    (root / "data" / data).mkdir(parents=True)
     weights = root / "models" / f"AttentionXML-{data}"
     torch.save(make_network().state_dict() if state is None else state, weights)
-    save_vocab(root / "data" / data / "vocab.npy", VOCAB)
-    lines = labels_lines or ["interest crude", "grain", "crude", "grain interest"]
-    (root / "data" / data / "train_labels.txt").write_text("\n".join(lines) + "\n")
+    write_original_data(root, data, VOCAB, labels_lines or ["interest crude", "grain", "crude", "grain interest"])
     return weights
 
 
