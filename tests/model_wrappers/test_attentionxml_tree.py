@@ -350,3 +350,74 @@ def test_an_attack_on_the_tree_through_load_victim_and_a_recipe_gives_a_result_r
     row = result_row(result)
     assert row["label"] == LABELS[top_label] and row["rank_before"] == 1
     assert row["status"] in ("succeeded", "failed") and row["queries"] > 0
+
+
+# ----------------------------------------------------------------- the narrow contract: rank_labels
+
+
+def test_rank_labels_answers_from_the_beam_and_exact_paths_as_computed_by_hand(tmp_path):
+    """Top list = the original's prediction; an asked label in the beam ranks among the candidates,
+    one outside it gets its exact path product and ranks below every candidate and below k."""
+    states = write_tree(tmp_path)
+    top, k = 2, 4
+    victim = load_victim(f"{tmp_path}^top={top}")
+    children = children_by_hand(original_clusters(), original=True)
+    tokenizer = AttentionXMLTokenizer(VOCAB)
+    asked = list(range(LABELS_NUM))  # every label: some in the beam, most outside it
+    ranking = victim.rank_labels(TEXTS, asked, k)
+    indices, scores = victim.predict_top_k(TEXTS, k)
+    assert ranking.top_labels.tolist() == indices.tolist()
+    torch.testing.assert_close(ranking.top_scores, scores, atol=1e-6, rtol=0)
+    for row, text in enumerate(TEXTS):
+        _, candidates, logits = beam_by_hand(states, children, tokenizer.encode(text), top, k)
+        in_beam = dict(candidates)
+        order = sorted(in_beam, key=lambda label: (-in_beam[label], label))  # ties: lower label first
+        for label in asked:
+            rank, score = int(ranking.ranks[row, label]), float(ranking.scores[row, label])
+            if label in in_beam:
+                assert rank == order.index(label) + 1
+                assert score == pytest.approx(in_beam[label], abs=1e-5)
+            else:
+                assert rank == max(len(in_beam), k) + 1
+                assert score == pytest.approx(path_product_by_hand(children, logits, label), abs=1e-5)
+
+
+def test_a_narrow_beam_ranks_an_outside_label_below_k_even_with_few_candidates(tmp_path):
+    write_tree(tmp_path)
+    victim = load_victim(f"{tmp_path}^top=1")  # one cluster, then one node: 2 to 5 candidates
+    ranking = victim.rank_labels(TEXTS, list(range(LABELS_NUM)), 8)
+    real = (ranking.top_labels < LABELS_NUM).sum(1)
+    assert (real < 8).all()  # fewer candidates than k: the top list is padded with label L and -inf
+    assert torch.isinf(ranking.top_scores[ranking.top_labels == LABELS_NUM]).all()
+    outside = ranking.ranks[ranking.ranks > real[:, None]]
+    assert len(outside) and (outside == 9).all()
+
+
+def test_attacks_and_evaluation_never_ask_the_tree_for_dense_scores(tmp_path, monkeypatch):
+    """Goal functions and stream_top_k use rank_labels / label_scores only: [B, L] never forms."""
+    from textattack_xmtc import XMTCNegative
+    from textattack_xmtc.training.evaluation import stream_top_k
+
+    write_tree(tmp_path)
+    victim = load_victim(f"{tmp_path}^top=2")
+    expected_top = victim.predict_top_k(TEXTS, 3)[0].tolist()
+
+    def dense(self, texts):
+        raise AssertionError("the dense [B, L] scores were asked for")
+
+    monkeypatch.setattr(AttentionXMLTreeWrapper, "__call__", dense)
+    assert stream_top_k(victim, TEXTS, 3).tolist() == expected_top
+    text = TEXTS[3]
+    ranking = victim.rank_labels([text], list(range(LABELS_NUM)), 2)
+    outside = int(torch.argmax(ranking.ranks[0]))  # a label the beam does not reach
+    assert int(ranking.ranks[0, outside]) > len(TEXTS)
+    args = textattack.AttackArgs(num_examples=2, silent=True, disable_stdout=True, query_budget=300)
+    for recipe, target in ((XMTCPositive, "auto"), (XMTCNegative, LABELS[outside])):
+        true = [LABELS[expected_top[3][0]]]
+        attack = recipe.build(victim, k=2, encoder="none")
+        [result] = textattack.Attacker(attack, XMTCDataset([(text, XMTCTarget(true, target))]),
+                                       args).attack_dataset()
+        row = result_row(result)
+        assert row["status"] in ("succeeded", "failed") and row["queries"] > 1
+        if recipe is XMTCNegative:  # the target outside the beam starts below every beam candidate
+            assert row["label"] == LABELS[outside] and row["rank_before"] == int(ranking.ranks[0, outside])
