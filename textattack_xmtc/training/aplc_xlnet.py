@@ -54,7 +54,8 @@ from ..models.xlnet_tokenization import (
     read_tokenizer_options,
     train_sentencepiece,
 )
-from .common import continued_from, continued_network, label_matrix, progress_bar, seed_everything, train_epochs
+from .common import (batch_targets, continued_from, continued_network, label_index_lists, progress_bar,
+                     seed_everything, train_epochs)
 from .evaluation import finish_training
 from .losses import DEFAULT_A, DEFAULT_B, DEFAULT_BETA, LossSettings
 
@@ -219,7 +220,7 @@ def train_aplc_xlnet(
     train_inputs = XLNetInputBuilder(inputs.tokenizer, max_length=cut)
     encoded = [train_inputs.ids(text)
                for text in progress_bar(train.texts, progress, desc="tokenizing", unit="doc", leave=False)]
-    targets = label_matrix(train.labels, labels)
+    targets = label_index_lists(train.labels, labels)
     # In label order, which is the network's output order: aplc_loss hands the head its first
     # cutoff0 weights and each tail cluster the weights of its label range.
     pos_weight = settings.pos_weight([counts.get(name, 0) for name in labels], len(train))
@@ -351,7 +352,7 @@ def _parameter_groups(network: APLCXLNet, lrs: Dict[str, float]) -> List[dict]:
     return [group for group in groups if group["params"]]
 
 
-def _fit(network: APLCXLNet, encoded: List[List[int]], targets: torch.Tensor, pos_weight: Optional[torch.Tensor],
+def _fit(network: APLCXLNet, encoded: List[List[int]], targets: List[np.ndarray], pos_weight: Optional[torch.Tensor],
          epochs: int, batch_size: int, lrs: Dict[str, float], rng: np.random.Generator, device: str,
          progress: bool) -> List[float]:
     """AdamW with linear warmup and decay per parameter group; returns the mean loss of every epoch."""
@@ -372,7 +373,9 @@ def _fit(network: APLCXLNet, encoded: List[List[int]], targets: torch.Tensor, po
 
     def batch_loss(rows: np.ndarray) -> torch.Tensor:
         batch = {key: value.to(device) for key, value in pad_left([encoded[i] for i in rows]).items()}
-        return network.loss(network.scores(**batch), targets[torch.as_tensor(rows)].to(device), weight)
+        # Each document's label indices, made dense for this batch only (never an [N, L] matrix).
+        dense = batch_targets(targets, rows, network.config.num_labels).to(device)
+        return network.loss(network.scores(**batch), dense, weight)
 
     return train_epochs(network, optimizer, batch_loss, lengths, epochs=epochs, batch_size=batch_size, rng=rng,
                         progress=progress, clip=GRADIENT_CLIP, scheduler=scheduler, rate="learning rates")

@@ -36,7 +36,8 @@ from ..models.tokenization import (
     build_vocab,
     glove_embedding_matrix,
 )
-from .common import continued_from, continued_network, label_matrix, progress_bar, seed_everything, train_epochs
+from .common import (batch_targets, continued_from, continued_network, label_index_lists, progress_bar,
+                     seed_everything, train_epochs)
 from .evaluation import evaluate, finish_training, format_report, predict_scores
 from .losses import DEFAULT_A, DEFAULT_B, DEFAULT_BETA, LossSettings, weighted_bce_with_logits
 
@@ -120,8 +121,7 @@ def train_attentionxml(
     rng = np.random.default_rng(seed)
     sizes = {**DEFAULTS, **config_overrides}
 
-    words = AttentionXMLTokenizer([PAD_TOKEN, UNK_TOKEN]).words
-    token_lists = [words(text) for text in progress_bar(train.texts, progress, desc="tokenizing", unit="doc", leave=False)]
+    token_lists = tokenize_corpus(train, progress)
     if init_from is not None:
         if config_overrides:
             raise TypeError(f"the network sizes {sorted(config_overrides)} are fixed by the model trained on")
@@ -129,16 +129,15 @@ def train_attentionxml(
         network.to(device)
     else:
         labels = sorted(train.label_names())
-        vocab = build_vocab(range(len(token_lists)), lambda i: token_lists[i], vocab_max_size, min_count)
-        tokenizer = AttentionXMLTokenizer(vocab, max_length=max_length)
+        tokenizer = new_tokenizer(token_lists, max_length, vocab_max_size, min_count)
+        vocab = tokenizer.vocab
         config = AttentionXMLConfig(vocab_size=len(vocab), labels_num=len(labels), **sizes)
         emb_init = glove_embedding_matrix(vocab, config.emb_size, seed=seed) if glove_init else None
         network = AttentionXMLNetwork(config, emb_init=emb_init).to(device)
 
     cut = train_max_length or tokenizer.max_length
-    lookup = tokenizer.word_to_id
-    encoded = [[lookup.get(word, 1) for word in tokens[:cut]] or [1] for tokens in token_lists]
-    targets = label_matrix(train.labels, labels)
+    encoded = encode_tokens(token_lists, tokenizer, cut)
+    targets = label_index_lists(train.labels, labels)
     counts = train.label_counts()
     pos_weight = settings.pos_weight([counts.get(name, 0) for name in labels], len(train))
     prepared = time.perf_counter()
@@ -159,15 +158,53 @@ def train_attentionxml(
     return wrapper, finish_training(wrapper, train, test, "AttentionXML", started, prepared, trained, progress, log)
 
 
+def tokenize_corpus(corpus: Corpus, progress: bool) -> List[List[str]]:
+    """Each document's words as AttentionXML reads them (before the vocabulary), with a progress bar.
+
+    Usage::
+
+        token_lists = tokenize_corpus(train, progress=True)
+    """
+    words = AttentionXMLTokenizer([PAD_TOKEN, UNK_TOKEN]).words
+    return [words(text) for text in progress_bar(corpus.texts, progress, desc="tokenizing", unit="doc", leave=False)]
+
+
+def new_tokenizer(token_lists: List[List[str]], max_length: int, vocab_max_size: Optional[int],
+                  min_count: int) -> AttentionXMLTokenizer:
+    """A tokenizer whose vocabulary is built from the training texts' words (by document frequency).
+
+    Usage::
+
+        tokenizer = new_tokenizer(tokenize_corpus(train, False), max_length=500, vocab_max_size=None, min_count=1)
+    """
+    vocab = build_vocab(range(len(token_lists)), lambda i: token_lists[i], vocab_max_size, min_count)
+    return AttentionXMLTokenizer(vocab, max_length=max_length)
+
+
+def encode_tokens(token_lists: List[List[str]], tokenizer: AttentionXMLTokenizer, cut: int) -> List[List[int]]:
+    """Word ids of each document's first ``cut`` words (unknown words 1; an empty document ``[1]``).
+
+    Usage::
+
+        encoded = encode_tokens(token_lists, tokenizer, cut=300)
+    """
+    lookup = tokenizer.word_to_id
+    return [[lookup.get(word, 1) for word in tokens[:cut]] or [1] for tokens in token_lists]
+
+
 def _fit(network: AttentionXMLNetwork, tokenizer: AttentionXMLTokenizer, encoded: List[List[int]],
-         targets: torch.Tensor, pos_weight: Optional[torch.Tensor], epochs: int, batch_size: int, lr: float,
+         targets: List[np.ndarray], pos_weight: Optional[torch.Tensor], epochs: int, batch_size: int, lr: float,
          rng: np.random.Generator, device: str, progress: bool) -> List[float]:
-    """Adam on the (positive-weighted) binary cross-entropy of the logits; returns each epoch's mean loss."""
+    """Adam on the (positive-weighted) binary cross-entropy of the logits; returns each epoch's mean loss.
+
+    ``targets`` holds each document's label indices; a batch's dense rows are built per batch.
+    """
     weight = pos_weight.to(device) if pos_weight is not None else None
 
     def batch_loss(rows: np.ndarray) -> torch.Tensor:
         input_ids = tokenizer.pad([encoded[i] for i in rows]).to(device)
-        return weighted_bce_with_logits(network(input_ids), targets[torch.as_tensor(rows)].to(device), weight)
+        dense = batch_targets(targets, rows, network.config.labels_num).to(device)
+        return weighted_bce_with_logits(network(input_ids), dense, weight)
 
     return train_epochs(network, torch.optim.Adam(network.parameters(), lr=lr), batch_loss,
                         np.array([len(ids) for ids in encoded]), epochs=epochs, batch_size=batch_size,

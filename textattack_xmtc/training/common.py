@@ -1,5 +1,5 @@
-"""Plumbing shared by the trainers: progress bars, seeding, dense targets, length-bucketed batches,
-and the epoch loop itself.
+"""Plumbing shared by the trainers: progress bars, seeding, sparse targets made dense one batch at a time,
+length-bucketed batches, and the epoch loop itself.
 
 Usage::
 
@@ -73,17 +73,45 @@ def continued_from(model) -> dict:
             "weights_sha256": identity["weights_sha256"], "loss": identity["loss"]}
 
 
-def label_matrix(label_lists: Sequence[Sequence[str]], labels: Sequence[str]) -> torch.Tensor:
-    """Dense 0/1 float targets [N, L] (L is small enough for the victims trained here).
+def label_index_lists(label_lists: Sequence[Sequence[str]], labels: Sequence[str]) -> List[np.ndarray]:
+    """Each document's label indices (int64, ascending; names not in ``labels`` dropped): the sparse targets.
+
+    Memory grows with the number of (document, label) pairs, never with N x L.
 
     Usage::
 
-        label_matrix([["acq"], ["earn", "acq"]], ["earn", "acq"])   # [[0, 1], [1, 1]]
+        label_index_lists([["acq"], ["earn", "acq"]], ["earn", "acq"])   # [array([1]), array([0, 1])]
     """
-    targets = torch.zeros((len(label_lists), len(labels)), dtype=torch.float32)
-    for row, indices in enumerate(label_index_sets(label_lists, labels)):
-        targets[row, indices] = 1.0
+    return [np.unique(np.asarray(indices, dtype=np.int64)) for indices in label_index_sets(label_lists, labels)]
+
+
+def batch_targets(index_lists: Sequence[np.ndarray], rows: Sequence[int], width: int) -> torch.Tensor:
+    """Dense 0/1 float targets [len(rows), width] of the documents at ``rows``, built for this batch only.
+
+    Usage::
+
+        targets = batch_targets(index_lists, rows, len(labels))   # rows of the old dense [N, L] matrix
+    """
+    targets = torch.zeros((len(rows), width), dtype=torch.float32)
+    row_ids = np.repeat(np.arange(len(rows)), [len(index_lists[i]) for i in rows])
+    if len(row_ids):
+        columns = np.concatenate([index_lists[i] for i in rows])
+        targets[torch.from_numpy(row_ids), torch.from_numpy(columns)] = 1.0
     return targets
+
+
+def candidate_targets(candidates: torch.Tensor, index_lists: Sequence[np.ndarray], rows: Sequence[int]) -> torch.Tensor:
+    """0/1 float targets shaped like ``candidates`` [B, m]: 1 where row b's candidate is one of document rows[b]'s.
+
+    Usage::
+
+        targets = candidate_targets(torch.tensor([[4, 9, 2]]), [np.array([2, 4])], [0])   # [[1, 0, 1]]
+    """
+    found = np.zeros(tuple(candidates.shape), dtype=np.float32)
+    values = candidates.cpu().numpy()
+    for position, row in enumerate(rows):
+        found[position] = np.isin(values[position], index_lists[row])
+    return torch.from_numpy(found)
 
 
 def length_bucketed_batches(lengths: np.ndarray, batch_size: int, rng: np.random.Generator) -> List[np.ndarray]:
@@ -126,14 +154,15 @@ def train_epochs(network: nn.Module, optimizer: torch.optim.Optimizer,
                  batch_loss: Callable[[np.ndarray], torch.Tensor], lengths: np.ndarray, *, epochs: int,
                  batch_size: int, rng: np.random.Generator, progress: bool, clip: float,
                  scheduler: Optional[torch.optim.lr_scheduler.LRScheduler] = None,
-                 rate: str = "learning rate") -> List[float]:
+                 rate: str = "learning rate", desc: str = "training") -> List[float]:
     """The trainers' loop: length-bucketed batches, clipped gradients; returns each epoch's mean loss.
 
     ``batch_loss(rows)`` gives the loss of the documents at ``rows``. One
     progress bar runs over the batches of ALL epochs, so its remaining time is
     that of the whole run (it shows the current epoch and mean loss). A NaN
     epoch stops training with advice to lower ``rate`` (its name in the
-    trainer's options). Leaves the network in eval mode.
+    trainer's options). ``desc`` starts the bar's label (a label tree names its level).
+    Leaves the network in eval mode.
 
     Usage::
 
@@ -142,13 +171,13 @@ def train_epochs(network: nn.Module, optimizer: torch.optim.Optimizer,
     """
     epoch_losses: List[float] = []
     per_epoch = batches_per_epoch(len(lengths), batch_size)
-    bar = progress_bar(None, progress, total=per_epoch * epochs, desc=f"training, epoch 1/{epochs}",
+    bar = progress_bar(None, progress, total=per_epoch * epochs, desc=f"{desc}, epoch 1/{epochs}",
                        unit="batch", smoothing=0.05)
     try:
         for epoch in range(1, epochs + 1):
             network.train()
             batches = length_bucketed_batches(lengths, batch_size, rng)
-            bar.set_description(f"training, epoch {epoch}/{epochs}", refresh=False)
+            bar.set_description(f"{desc}, epoch {epoch}/{epochs}", refresh=False)
             total = 0.0
             for count, rows in enumerate(batches, start=1):
                 # Dropout masks come from torch's global generator, seeded in seed_everything.
