@@ -6,6 +6,7 @@ checkpoints and the like). Nothing here is a test.
 import json
 import random
 
+import numpy as np
 import torch
 
 # -- a tiny Hugging Face multilabel classifier ---------------------------------
@@ -146,3 +147,65 @@ def write_original_data(root, data, vocab, label_lines):
     save_vocab(directory / "vocab.npy", vocab)
     (directory / "train_labels.txt").write_text("\n".join(label_lines) + "\n")
     return directory
+
+
+# ----------------------------------------------------------------- an original FastAttentionXML label tree
+
+TREE_VOCAB = ATTENTIONXML_VOCAB + ["company", "shares", "grain", "market", "crude", "sharply"]
+# Original layout: 3 clusters -> 12 level-1 nodes -> 40 labels.
+TREE_LABELS_NUM, TREE_CLUSTERS, TREE_FANOUT = 40, 3, 4
+TREE_PREFIX = "FastAttentionXML-Tiny-Tree-0"
+TREE_LABELS = [f"label{i:02d}" for i in range(TREE_LABELS_NUM)]
+
+
+def tree_level(labels_num, seed):
+    """One level of the tiny tree: an AttentionXML network over ``labels_num`` rows."""
+    return tiny_attentionxml_network(labels_num, len(TREE_VOCAB), seed, std=0.7)
+
+
+def object_array(groups):
+    """Groups as the original saves them: a numpy object array of int64 arrays."""
+    array = np.empty(len(groups), dtype=object)
+    for i, group in enumerate(groups):
+        array[i] = np.asarray(group, dtype=np.int64)
+    return array
+
+
+def original_tree_clusters(seed=0):
+    """As the original's cluster.py writes them: each file maps its nodes to LABEL sets, and node j's
+    labels are those of nodes F*j .. F*j+F-1 one level down (F = TREE_FANOUT). Level-1 sizes are
+    uneven (2 to 5)."""
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(TREE_LABELS_NUM)
+    sizes = [2, 5, 3, 4, 3, 2, 5, 4, 3, 3, 4, 2]  # 12 nodes, 40 labels
+    level1, start = [], 0
+    for size in sizes:
+        level1.append(np.sort(order[start:start + size]))
+        start += size
+    level0 = [np.concatenate(level1[TREE_FANOUT * j:TREE_FANOUT * j + TREE_FANOUT]) for j in range(TREE_CLUSTERS)]
+    return [level0, level1]
+
+
+def write_original_tree(root, clusters=None, split_last=False, prefix=TREE_PREFIX, data="Tiny"):
+    """An original repository: models/<prefix>-Level-{0,1,2}, ...-cluster-Level-{0,1}.npy, data/<data>/."""
+    clusters = original_tree_clusters() if clusters is None else clusters
+    models = root / "models"
+    models.mkdir(parents=True, exist_ok=True)
+    sizes = [len(clusters[0]), len(clusters[1]), TREE_LABELS_NUM]
+    networks = [tree_level(sizes[0], 0), tree_level(sizes[1] + 1, 1), tree_level(sizes[2] + 1, 2)]
+    for level, network in enumerate(networks):
+        state = network.state_dict()
+        if level:
+            state = {f"Network.{key}": value for key, value in state.items()}
+            if split_last and level == 2:  # a level above 80,000 nodes: the table split over GPUs, no pad row
+                table = state.pop("Network.attention.attention.weight")[:-1]
+                state["AttentionWeights.emb.0.weight"] = table[:25].clone()
+                state["AttentionWeights.emb.1.weight"] = table[25:].clone()
+        torch.save(state, models / f"{prefix}-Level-{level}")
+    for level, groups in enumerate(clusters):
+        np.save(models / f"{prefix}-cluster-Level-{level}.npy", object_array(groups), allow_pickle=True)
+    rng = np.random.default_rng(1)
+    lines = [" ".join(TREE_LABELS[i] for i in rng.choice(TREE_LABELS_NUM, 3, replace=False)) for _ in range(30)]
+    lines.append(" ".join(TREE_LABELS))  # every label occurs in training
+    write_original_data(root, data, TREE_VOCAB, lines)
+    return [{key: value.clone() for key, value in network.state_dict().items()} for network in networks]

@@ -7,7 +7,10 @@ import textattack
 import torch
 from torch import nn
 
-from builders import ATTENTIONXML_VOCAB, tiny_attentionxml_network, write_original_data
+from builders import (TREE_CLUSTERS as TOP_CLUSTERS, TREE_FANOUT as K, TREE_LABELS as LABELS,
+                      TREE_LABELS_NUM as LABELS_NUM, TREE_PREFIX as PREFIX, TREE_VOCAB as VOCAB,
+                      object_array, original_tree_clusters as original_clusters, tree_level as make_level,
+                      write_original_tree as write_tree)
 from textattack_xmtc import XMTCPositive, result_row
 from textattack_xmtc.datasets import XMTCDataset, XMTCTarget
 from textattack_xmtc.model_wrappers import ModelLoadError, load_victim, victim_architecture
@@ -16,39 +19,10 @@ from textattack_xmtc.models.tokenization import AttentionXMLTokenizer
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
-VOCAB = ATTENTIONXML_VOCAB + ["company", "shares", "grain", "market", "crude", "sharply"]
 # Two words at least: with one position every attention row sees the same context, and all
 # nodes of a level tie (their order is then up to topk, in the original too).
 TEXTS = ["Oil prices rose sharply.", "Wheat exports fell, the bank said.", "bank rates",
          "the company shares fell on the grain market", "crude oil <UNK> wheat oil oil prices"]
-LABELS_NUM, TOP_CLUSTERS, K = 40, 3, 4  # original layout: 3 clusters -> 12 level-1 nodes -> 40 labels
-PREFIX = "FastAttentionXML-Tiny-Tree-0"
-LABELS = [f"label{i:02d}" for i in range(LABELS_NUM)]
-
-
-def make_level(labels_num, seed):
-    return tiny_attentionxml_network(labels_num, len(VOCAB), seed, std=0.7)
-
-
-def object_array(groups):
-    array = np.empty(len(groups), dtype=object)
-    for i, group in enumerate(groups):
-        array[i] = np.asarray(group, dtype=np.int64)
-    return array
-
-
-def original_clusters(seed=0):
-    """As the original's cluster.py writes them: each file maps its nodes to LABEL sets, and node j's
-    labels are those of nodes K*j .. K*j+K-1 one level down. Level-1 sizes are uneven (2 to 5)."""
-    rng = np.random.default_rng(seed)
-    order = rng.permutation(LABELS_NUM)
-    sizes = [2, 5, 3, 4, 3, 2, 5, 4, 3, 3, 4, 2]  # 12 nodes, 40 labels
-    level1, start = [], 0
-    for size in sizes:
-        level1.append(np.sort(order[start:start + size]))
-        start += size
-    level0 = [np.concatenate(level1[K * j:K * j + K]) for j in range(TOP_CLUSTERS)]
-    return [level0, level1]
 
 
 def children_clusters(seed=0):
@@ -59,31 +33,6 @@ def children_clusters(seed=0):
     cuts = [0, 3, 7, 9, 14, 18, 21, 26, 30, 35, 40]
     level1 = [order[a:b] for a, b in zip(cuts[:-1], cuts[1:])]
     return [level0, level1]
-
-
-def write_tree(root, clusters=None, split_last=False, prefix=PREFIX, data="Tiny"):
-    """An original repository: models/<prefix>-Level-{0,1,2}, ...-cluster-Level-{0,1}.npy, data/<data>/."""
-    clusters = original_clusters() if clusters is None else clusters
-    models = root / "models"
-    models.mkdir(parents=True, exist_ok=True)
-    sizes = [len(clusters[0]), len(clusters[1]), LABELS_NUM]
-    networks = [make_level(sizes[0], 0), make_level(sizes[1] + 1, 1), make_level(sizes[2] + 1, 2)]
-    for level, network in enumerate(networks):
-        state = network.state_dict()
-        if level:
-            state = {f"Network.{key}": value for key, value in state.items()}
-            if split_last and level == 2:  # a level above 80,000 nodes: the table split over GPUs, no pad row
-                table = state.pop("Network.attention.attention.weight")[:-1]
-                state["AttentionWeights.emb.0.weight"] = table[:25].clone()
-                state["AttentionWeights.emb.1.weight"] = table[25:].clone()
-        torch.save(state, models / f"{prefix}-Level-{level}")
-    for level, groups in enumerate(clusters):
-        np.save(models / f"{prefix}-cluster-Level-{level}.npy", object_array(groups), allow_pickle=True)
-    rng = np.random.default_rng(1)
-    lines = [" ".join(LABELS[i] for i in rng.choice(LABELS_NUM, 3, replace=False)) for _ in range(30)]
-    lines.append(" ".join(LABELS))  # every label occurs in training
-    write_original_data(root, data, VOCAB, lines)
-    return [{key: value.clone() for key, value in network.state_dict().items()} for network in networks]
 
 
 # ----------------------------------------------------------------- the original's procedure, by hand
