@@ -26,7 +26,8 @@ import dataclasses
 import importlib
 from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 
-__all__ = ["ARCHITECTURES", "Architecture", "BuiltinModel", "DiskFormat", "TrainOption", "architecture_of",
+__all__ = ["ARCHITECTURES", "Architecture", "BuiltinModel", "DiskFormat", "TrainOption", "accepted_train_options",
+           "architecture_of",
            "builtin_models", "get_architecture", "resolve", "saved_architectures", "trainable_architectures"]
 
 
@@ -119,7 +120,8 @@ class Architecture:
     options given; ``train_check(options)`` runs before any data is read.
     ``train_defaults`` documents, for ``--help``, this architecture's defaults
     of the common options (``epochs``, ``batch_size``, ``max_length``,
-    ``train_max_length``).
+    ``train_max_length``). ``shares_train_options`` names architectures whose
+    options it also takes (:func:`accepted_train_options`).
     """
 
     name: str
@@ -134,6 +136,8 @@ class Architecture:
     train_options_note: str = ""
     train_defaults: Mapping[str, str] = dataclasses.field(default_factory=dict)
     builtin_models: Tuple[BuiltinModel, ...] = ()
+    #: Names of architectures whose ``train_options`` this one takes too (each flag is declared once).
+    shares_train_options: Tuple[str, ...] = ()
 
     def wrapper_class(self):
         if self.wrapper is None:
@@ -154,6 +158,9 @@ _WRAPPERS = "textattack_xmtc.model_wrappers"
 #: (tests check that they agree with training.attentionxml and training.aplc_xlnet).
 ATTENTIONXML_TRAINING = {"epochs": 8, "batch_size": 32, "lr": 3e-3, "max_length": 500}
 ATTENTIONXML_SIZES = {"emb_size": 50, "hidden_size": 64, "linear_size": [256]}
+#: Tree shape defaults of training.attentionxml_tree (clustering.DEFAULT_CLUSTER_SIZE / DEFAULT_LEVELS, the
+#: original's beam width models.attentionxml_tree.DEFAULT_TOP).
+ATTENTIONXML_TREE_SHAPE = {"cluster_size": 8, "levels": 3, "top": 160}
 APLC_SCRATCH_TRAINING = {"epochs": 8, "batch_size": 32, "lr_encoder": 1e-3, "lr_summary": 1e-3,
                          "lr_head": 2e-3, "max_length": 256, "train_max_length": 128, "vocab_size": 8000}
 APLC_PRETRAINED_TRAINING = {"epochs": 12, "batch_size": 12, "lr_encoder": 5e-5, "lr_summary": 1e-4,
@@ -282,6 +289,7 @@ ARCHITECTURES: Tuple[Architecture, ...] = (
         title="FastAttentionXML label tree",
         wrapper=f"{_WRAPPERS}.attentionxml_tree:AttentionXMLTreeWrapper",
         score_type="probabilities",
+        saved=True,
         formats=(DiskFormat(
             title="FastAttentionXML label tree",
             description="an original FastAttentionXML label tree (models/FastAttentionXML-<data>[-Tree-<n>]-"
@@ -289,6 +297,26 @@ ARCHITECTURES: Tuple[Architecture, ...] = (
                         "data/<data>/train_labels.txt; beam width MODEL^top=N, default 160)",
             find=f"{_WRAPPERS}.attentionxml_tree:find_label_tree",
             load=f"{_WRAPPERS}.attentionxml_tree:AttentionXMLTreeWrapper.from_original"),),
+        trainer="textattack_xmtc.training.attentionxml_tree:train_attentionxml_tree",
+        train_check="textattack_xmtc.training.attentionxml_tree:check_train_options",
+        train_options_note="labels clustered by balanced 2-means on TF-IDF label features, one AttentionXML "
+                           "network per level trained top level first; also takes the AttentionXML options "
+                           "(--lr, --emb-size, --hidden-size, --linear-size, --no-glove), --epochs per level; "
+                           "loss bce only",
+        train_options=(
+            TrainOption("--cluster-size", "labels per leaf cluster at most (at least 2)",
+                        default=ATTENTIONXML_TREE_SHAPE["cluster_size"]),
+            TrainOption("--levels", "networks in the tree, the last scoring labels (at least 2; the labels must "
+                                    "fill that many levels)", default=ATTENTIONXML_TREE_SHAPE["levels"]),
+            TrainOption("--top", "beam width: nodes kept per level, for the training candidates and in the saved "
+                                 "model (MODEL^top=N changes it when loading)",
+                        default=f"{ATTENTIONXML_TREE_SHAPE['top']}, the original's"),
+        ),
+        shares_train_options=("attentionxml",),
+        train_defaults={"epochs": f"{ATTENTIONXML_TRAINING['epochs']} per level",
+                        "batch_size": str(ATTENTIONXML_TRAINING["batch_size"]),
+                        "max_length": str(ATTENTIONXML_TRAINING["max_length"]),
+                        "train_max_length": "--max-length"},
     ),
     # Its AttentionXML (PLTTrainer) runs load; linear and other neural runs are recognised only.
     Architecture(
@@ -342,6 +370,18 @@ def saved_architectures() -> Dict[str, Architecture]:
 def trainable_architectures() -> List[Architecture]:
     """The entries ``textattack-xmtc train --architecture`` accepts, in table order."""
     return [a for a in ARCHITECTURES if a.trainer is not None]
+
+
+def accepted_train_options(architecture: Architecture) -> Tuple[TrainOption, ...]:
+    """The ``train`` options ``architecture`` takes: its own, then those of the architectures it shares.
+
+    Usage::
+
+        [o.flag for o in accepted_train_options(get_architecture("attentionxml-tree"))]   # --cluster-size, ..., --lr
+    """
+    shared = tuple(option for name in architecture.shares_train_options
+                   for option in get_architecture(name).train_options)
+    return tuple(architecture.train_options) + shared
 
 
 def builtin_models() -> Dict[str, Tuple[Architecture, BuiltinModel]]:

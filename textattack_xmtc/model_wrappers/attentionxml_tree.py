@@ -56,12 +56,14 @@ import torch
 
 from ..errors import CheckpointError
 from ..metrics.ranking import NonFiniteScoresError, stable_top_k
-from ..models.attentionxml import AttentionXMLNetwork, config_from_state_dict
+from ..models.attentionxml import AttentionXMLConfig, AttentionXMLNetwork, config_from_state_dict
 from ..models.attentionxml_tree import DEFAULT_TOP, AttentionXMLTree
-from ..models.tokenization import DEFAULT_MAX_LENGTH, AttentionXMLTokenizer, load_vocab
-from .attentionxml import AttentionXMLFamily, _load_state_dict, find_vocab_and_labels, read_original_labels
+from ..models.tokenization import DEFAULT_MAX_LENGTH, AttentionXMLTokenizer, load_vocab, save_vocab
+from .attentionxml import (AttentionXMLFamily, _load_state_dict, find_vocab_and_labels, read_label_list,
+                           read_original_labels)
 from .base import LabelRanking, score_distinct
-from .saved import resolve_labels
+from .saved import (SAVED_MODEL_FILE, positive_int_field, read_metadata, resolve_labels, save_state_dict,
+                    start_saved_directory, write_metadata)
 
 PathLike = Union[str, os.PathLike]
 
@@ -266,6 +268,120 @@ class AttentionXMLTreeWrapper(AttentionXMLFamily):
         wrapper = cls(tree, tokenizer, label_list, source=name or str(models_dir / prefix),
                       training={"origin": "FastAttentionXML", "weights": str(models_dir / prefix)})
         return wrapper.to(device) if device is not None else wrapper
+
+    # ------------------------------------------------------------ saved-model directories
+
+    architecture = "attentionxml-tree"  # in xmtc_model.json of its saved directories (ARCHITECTURE below)
+
+    def save(self, directory: PathLike) -> None:
+        """Write ``xmtc_model.json``, ``labels.txt``, ``vocab.npy``, ``level-<i>.pt`` and ``children-<i>.npy``.
+
+        ``level-<i>.pt`` is level i's AttentionXML state dict under the flat
+        key names (levels >= 1 end their attention table with the pad row);
+        ``children-<i>.npy`` (every level but the last) is a plain int64 array
+        [nodes of level i, widest]: row j lists node j's children at level
+        i + 1 (labels at the last), padded with -1; it loads without pickle.
+
+        Usage::
+
+            wrapper.save("models/my-tree")
+        """
+        directory = start_saved_directory(directory, TREE_LABELS_FILE, self.labels)
+        for level, network in enumerate(self.model.levels):
+            save_state_dict(network, directory / level_file(level))
+        for level in range(len(self.model.levels) - 1):
+            table = self.model.children_of(level)[:-1].cpu().numpy()  # without the pad node's row
+            table = np.where(table == self.model.sizes[level + 1], -1, table).astype(np.int64)
+            with open(directory / children_file(level), "wb") as handle:
+                np.save(handle, table, allow_pickle=False)
+        save_vocab(directory / TREE_VOCAB_FILE, self.tokenizer.vocab)
+        write_metadata(directory, ARCHITECTURE, levels=len(self.model.levels),
+                       configs=[level.config.to_dict() for level in self.model.levels], top=self.top,
+                       max_length=self.tokenizer.max_length, training=self.training)
+
+    @classmethod
+    def from_directory(cls, directory: PathLike, device: Union[str, torch.device, None] = None,
+                       max_length: Optional[int] = None, top: Optional[int] = None) -> "AttentionXMLTreeWrapper":
+        """Load a directory written by :meth:`save`; ``max_length`` and ``top`` override the saved ones.
+
+        Every file is checked against ``xmtc_model.json`` (shapes, cluster
+        indices, label and vocabulary sizes); errors name the file.
+
+        Usage::
+
+            victim = AttentionXMLTreeWrapper.from_directory("models/my-tree", top=8)
+        """
+        directory = Path(directory)
+        metadata = read_metadata(directory, ARCHITECTURE)
+        metadata_path = directory / SAVED_MODEL_FILE
+        count = positive_int_field(metadata, "levels", metadata_path)
+        configs = metadata.get("configs")
+        if count < 2 or not isinstance(configs, list) or len(configs) != count:
+            raise CheckpointError(f"{metadata_path}: \"levels\" must be at least 2 and \"configs\" a list of "
+                                  f"that many AttentionXML configs, got levels {count!r} and {type(configs).__name__}")
+        level_files = [directory / level_file(level) for level in range(count)]
+        networks = [_saved_level(path, AttentionXMLConfig.from_dict(config, source=f"{metadata_path} configs[{level}]"))
+                    for level, (path, config) in enumerate(zip(level_files, configs))]
+        sizes = [networks[0].config.labels_num] + [network.config.labels_num - 1 for network in networks[1:]]
+        children_files = [directory / children_file(level) for level in range(count - 1)]
+        children = tree_children([_read_children(path) for path in children_files], sizes, children_files,
+                                 level_files)
+        labels = read_label_list(directory / TREE_LABELS_FILE)
+        if len(labels) != sizes[-1]:
+            raise CheckpointError(f"{directory / TREE_LABELS_FILE}: {len(labels)} labels, but {level_files[-1]} "
+                                  f"scores {sizes[-1]}; the files do not belong together")
+        vocab_path = directory / TREE_VOCAB_FILE
+        vocab = load_vocab(vocab_path)
+        if max_length is None:
+            max_length = positive_int_field(metadata, "max_length", metadata_path, default=DEFAULT_MAX_LENGTH)
+        if top is None:
+            top = positive_int_field(metadata, "top", metadata_path, default=DEFAULT_TOP)
+        tree = AttentionXMLTree(networks, children, top=top)
+        wrapper = cls(tree, AttentionXMLTokenizer(vocab, max_length=max_length), labels, source=str(directory),
+                      training=metadata.get("training"))
+        return wrapper.to(device) if device is not None else wrapper
+
+
+# ---------------------------------------------------------------- saved directories
+
+ARCHITECTURE = "attentionxml-tree"
+TREE_LABELS_FILE = "labels.txt"
+TREE_VOCAB_FILE = "vocab.npy"
+
+
+def level_file(level: int) -> str:
+    """``level-<i>.pt``: a saved tree's level i state dict."""
+    return f"level-{level}.pt"
+
+
+def children_file(level: int) -> str:
+    """``children-<i>.npy``: a saved tree's children of level i's nodes."""
+    return f"children-{level}.npy"
+
+
+def _saved_level(path: Path, config: AttentionXMLConfig) -> AttentionXMLNetwork:
+    state = _load_state_dict(path)
+    found = config_from_state_dict(state, source=str(path))
+    shapes = ("vocab_size", "emb_size", "hidden_size", "layers_num", "linear_size", "labels_num")
+    if any(getattr(found, key) != getattr(config, key) for key in shapes):
+        raise CheckpointError(f"{path}: tensor shapes give {found.to_dict()} but xmtc_model.json says "
+                              f"{config.to_dict()}")
+    network = AttentionXMLNetwork(config)
+    network.load_checked_state_dict(state, source=str(path))
+    return network.eval()
+
+
+def _read_children(path: Path) -> List[np.ndarray]:
+    """Each row of a ``children-<i>.npy`` without its -1 padding; integers only (nothing is unpickled)."""
+    if not path.is_file():
+        raise CheckpointError(f"{path}: missing; a saved tree has one children file per level but the last")
+    try:
+        table = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as error:
+        raise CheckpointError(f"{path}: not a plain integer array ({error})") from None
+    if table.ndim != 2 or table.dtype.kind not in "iu":
+        raise CheckpointError(f"{path}: expected a 2-d integer array, got {table.dtype} of shape {list(table.shape)}")
+    return [row[row >= 0].astype(np.int64) for row in table]
 
 
 # ---------------------------------------------------------------- level files

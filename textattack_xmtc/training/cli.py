@@ -11,7 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..architectures import Architecture, TrainOption, trainable_architectures
+from ..architectures import Architecture, TrainOption, accepted_train_options, trainable_architectures
 
 #: Options every architecture reads (dest names); each architecture documents its defaults of them.
 COMMON_OPTIONS = ("epochs", "batch_size", "max_length", "train_max_length")
@@ -332,7 +332,7 @@ def _fixed_by_start(args: argparse.Namespace, architecture: Architecture) -> lis
     if not args.init_from:
         return []
     fixed = ["--max-length"] if args.max_length is not None else []
-    return fixed + [option.flag for option in architecture.train_options
+    return fixed + [option.flag for option in accepted_train_options(architecture)
                     if option.dest not in CONTINUED_OPTIONS and getattr(args, option.dest, None) is not None]
 
 
@@ -384,15 +384,18 @@ def _device_problem(name: str):
 
 def _misplaced_options(args: argparse.Namespace) -> list:
     """The options given that the chosen architecture does not read (they would be silently ignored)."""
-    return [option.flag for architecture in trainable_architectures() if architecture.name != args.architecture
-            for option in architecture.train_options if getattr(args, option.dest, None) is not None]
+    from ..architectures import get_architecture
+
+    accepted = {option.flag for option in accepted_train_options(get_architecture(args.architecture))}
+    return [option.flag for architecture in trainable_architectures() for option in architecture.train_options
+            if option.flag not in accepted and getattr(args, option.dest, None) is not None]
 
 
 def _trainer_options(args: argparse.Namespace, architecture: Architecture) -> dict:
     """The trainer's keyword arguments: the common and architecture options given (unset ones: its defaults)."""
     options = {name: getattr(args, name) for name in COMMON_OPTIONS if getattr(args, name, None) is not None}
     options.update({name: getattr(args, name) for name in LOSS_OPTIONS if getattr(args, name, None) is not None})
-    for option in architecture.train_options:
+    for option in accepted_train_options(architecture):
         value = getattr(args, option.dest, None)
         if value is not None:
             options[option.trainer_keyword] = option.value if option.kind == "flag" else value
