@@ -15,15 +15,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import List
 
 from ..training.cli import positive_float, positive_int
 
 from ._parsing import OneLineParser, UsageError, report_usage_error
+from ..shared.files import write_atomically
 
 PROG = "textattack-xmtc evaluate"
 
@@ -202,15 +201,7 @@ def _json_document(args: argparse.Namespace, wrapper, summary) -> dict:
 
 def _write_json(path: Path, document: dict) -> None:
     """Write through a temporary file in the same directory, so a failure leaves no half file."""
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.absolute().parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            json.dump(document, stream, indent=2)
-            stream.write("\n")
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise
+    write_atomically(path, json.dumps(document, indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -36,8 +36,6 @@ import difflib
 import html
 import json
 import math
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
@@ -51,6 +49,7 @@ from ..metrics.attack import (
     plot_results_metrics,
 )
 from .run_directory import RUN_FORMAT, DamagedRowError, read_result_rows
+from ..shared.files import write_atomically as shared_write_atomically
 
 NO_BIN = "all"  # the group of rows without a frequency bin
 OVERALL = "overall"
@@ -519,22 +518,4 @@ def _html_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 
 # -- writing safely ---------------------------------------------------------------------------
 
-def write_atomically(path, content) -> None:
-    """Write ``content`` (str or bytes) to a temporary file beside ``path``, then rename it over ``path``."""
-    path = Path(path)
-    data = content.encode("utf-8") if isinstance(content, str) else content
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp's 0600 would hide the report from other users
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise
-
-
-def _umask() -> int:
-    current = os.umask(0)
-    os.umask(current)
-    return current
+write_atomically = shared_write_atomically  # reports are written whole or not at all

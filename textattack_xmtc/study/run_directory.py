@@ -29,9 +29,10 @@ import fcntl
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Callable, Dict, Iterator, Optional, Tuple
+
+from ..shared.files import write_atomically as shared_write_atomically
 
 RUN_FORMAT = "textattack-xmtc-run"
 RUN_VERSION = 1
@@ -273,27 +274,8 @@ def read_result_rows(path: Path) -> Iterator[Tuple[int, dict]]:
 
 
 def write_atomically(path: Path, content: bytes) -> None:
-    """Write ``path`` whole or not at all: a temporary file in its directory, fsync, ``os.replace``."""
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f"{TEMPORARY_PREFIX}{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(content)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
-    _fsync_directory(path.parent)
-
-
-def _fsync_directory(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    """Write ``path`` whole or not at all, flushed to disk with its directory (a killed run keeps it)."""
+    shared_write_atomically(path, content, temporary_prefix=TEMPORARY_PREFIX, durable=True)
 
 
 def _make_directory(path: Path) -> None:

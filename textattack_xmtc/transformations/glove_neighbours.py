@@ -21,8 +21,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import os
-import tempfile
 from typing import FrozenSet, List, Optional, Tuple
 
 import numpy as np
@@ -31,6 +29,7 @@ from textattack.transformations import WordSwap
 
 from .._paths import cache_dir
 from ..shared import replace_word_fast
+from ..shared.files import write_atomically
 from .filtering import clean_candidates, paper_stopwords
 from .ranked import rank_candidates
 
@@ -112,11 +111,7 @@ def _save_atomically(path, table: np.ndarray) -> None:
     """Write ``table`` so that a concurrent reader sees the whole file or none; a failure only warns."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".npy.tmp")
-        with os.fdopen(handle, "wb") as stream:
-            np.save(stream, table, allow_pickle=False)
-        os.chmod(temporary, 0o644)  # mkstemp makes it private; it holds nothing secret
-        os.replace(temporary, path)
+        write_atomically(path, lambda stream: np.save(stream, table, allow_pickle=False))
     except OSError as error:
         logger.warning("could not cache the GloVe neighbour table at %s (%s); it will be built "
                        "again next time", path, error)
