@@ -174,7 +174,7 @@ class AttentionXMLWrapper(AttentionXMLFamily):
         config = AttentionXMLConfig.from_dict(dict_field(metadata, "config", metadata_path, required=True),
                                               source=f"{metadata_path} \"config\"")
         weights_path = directory / WEIGHTS_FILE
-        state = _load_state_dict(weights_path)
+        state = read_state_dict(weights_path)
         found = config_from_state_dict(state, source=str(weights_path))
         if _sizes(found) != _sizes(config):
             raise CheckpointError(f"{weights_path}: tensor shapes give {found.to_dict()} but "
@@ -210,7 +210,7 @@ class AttentionXMLWrapper(AttentionXMLFamily):
                 "models/AttentionXML-EUR-Lex", "data/EUR-Lex/vocab.npy", "data/EUR-Lex/train_labels.txt")
         """
         weights_path = Path(weights_path)
-        state = _load_state_dict(weights_path)
+        state = read_state_dict(weights_path)
         config = config_from_state_dict(state, source=str(weights_path))
         labels_source, label_list = resolve_labels(
             labels, lambda path: read_original_labels(path, allow_pickle=allow_pickle))
@@ -251,7 +251,8 @@ def _sizes(config: AttentionXMLConfig) -> dict:
 
 
 
-def _load_state_dict(path: Path) -> Dict[str, torch.Tensor]:
+def read_state_dict(path: Path) -> Dict[str, torch.Tensor]:
+    """A plain state dict file (``weights_only``), its tensors checked finite; one-line errors name ``path``."""
     if not path.is_file():
         raise FileNotFoundError(f"AttentionXML weights not found: {path}")
     try:

@@ -59,7 +59,7 @@ from ..metrics.ranking import NonFiniteScoresError, stable_top_k
 from ..models.attentionxml import AttentionXMLConfig, AttentionXMLNetwork, config_from_state_dict
 from ..models.attentionxml_tree import DEFAULT_TOP, AttentionXMLTree
 from ..models.tokenization import DEFAULT_MAX_LENGTH, AttentionXMLTokenizer, load_vocab, save_vocab
-from .attentionxml import (AttentionXMLFamily, _load_state_dict, find_vocab_and_labels, read_label_list,
+from .attentionxml import (AttentionXMLFamily, read_state_dict, find_vocab_and_labels, read_label_list,
                            read_original_labels)
 from .base import LabelRanking, score_distinct
 from .saved import (SAVED_MODEL_FILE, positive_int_field, read_metadata, resolve_labels, save_state_dict,
@@ -360,7 +360,7 @@ def children_file(level: int) -> str:
 
 
 def _saved_level(path: Path, config: AttentionXMLConfig) -> AttentionXMLNetwork:
-    state = _load_state_dict(path)
+    state = read_state_dict(path)
     found = config_from_state_dict(state, source=str(path))
     shapes = ("vocab_size", "emb_size", "hidden_size", "layers_num", "linear_size", "labels_num")
     if any(getattr(found, key) != getattr(config, key) for key in shapes):
@@ -409,7 +409,7 @@ def _names(directory: Path) -> List[str]:
 
 
 def _level_network(path: Path, level: int) -> AttentionXMLNetwork:
-    state = level_state_dict(_load_state_dict(path), level, path)
+    state = level_state_dict(read_state_dict(path), level, path)
     network = AttentionXMLNetwork(config_from_state_dict(state, source=str(path)))
     network.load_checked_state_dict(state, source=str(path))
     return network.eval()

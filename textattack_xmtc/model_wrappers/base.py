@@ -137,6 +137,11 @@ def _describe(model) -> str:
         return type(model).__name__
 
 
+def labels_sha256(labels: Sequence[str]) -> str:
+    """The hash of a label list that ``identity()`` records: sha256 of the names joined by newlines."""
+    return hashlib.sha256("\n".join(str(label) for label in labels).encode("utf-8")).hexdigest()
+
+
 class XMTCModelWrapper(ModelWrapper):
     """Base class for extreme multilabel victims.
 
@@ -292,8 +297,7 @@ class XMTCModelWrapper(ModelWrapper):
         training = getattr(self, "training", None) or {}
         return {"architecture": self.architecture_name(), "source": str(getattr(self, "source", "") or ""),
                 "num_labels": len(self.labels), "weights_sha256": self.weights_sha256(),
-                "labels_sha256": hashlib.sha256("\n".join(str(label) for label in self.labels)
-                                                .encode("utf-8")).hexdigest(),
+                "labels_sha256": labels_sha256(self.labels),
                 "loss": describe_loss(training), "adversarial": describe_adversarial(training)}
 
     def architecture_name(self) -> str:

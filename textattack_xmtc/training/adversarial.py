@@ -37,7 +37,6 @@ Usage::
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import io
 import json
 import sys
@@ -187,11 +186,6 @@ def _document(row: dict, path: Path, number: int) -> Tuple[str, List[str], str]:
     return text, [str(name) for name in labels], original if isinstance(original, str) else ""
 
 
-def labels_sha256(labels: Sequence[str]) -> str:
-    """The hash a victim's ``identity()`` records: sha256 of the label names joined by newlines."""
-    return hashlib.sha256("\n".join(str(label) for label in labels).encode("utf-8")).hexdigest()
-
-
 def check_label_set(path: Path, meta: dict, documents: AdversarialDocuments, train: Corpus) -> None:
     """Refuse a run whose model had another label set than the one trained on ``train``.
 
@@ -201,6 +195,8 @@ def check_label_set(path: Path, meta: dict, documents: AdversarialDocuments, tra
     the sorted or frequency-ordered training labels, or its ``num_labels``
     their number.
     """
+    from ..model_wrappers.base import labels_sha256
+
     names = train.label_names()
     known = set(names)
     unknown = sorted({name for labels in documents.labels for name in labels} - known)
