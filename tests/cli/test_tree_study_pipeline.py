@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pytest
 
-from commands import run
+from commands import run_study
 from builders import TREE_LABELS as LABELS, TREE_VOCAB as VOCAB, write_original_tree as write_tree
 
 TOP = 2  # a narrow beam: most labels lie outside it, as with 670,000 labels
@@ -39,23 +39,9 @@ def study(tmp_path_factory):
     root = tmp_path_factory.mktemp("tree-study")
     write_tree(root)
     data = write_dataset(root)
-    model = f"{root}^top={TOP}"
-    steps = {}
-
-    def step(name, *arguments):
-        result = run("textattack-xmtc", *arguments, timeout=600)
-        assert result.returncode == 0, f"{name}: {result.stderr[-3000:]}"
-        steps[name] = result
-        return result
-
-    step("evaluate", "evaluate", "--model", model, "--data", str(data), "--bin-size", "10",
-         "--json", str(root / "eval.json"))
-    step("select", "select-targets", "--model", model, "--data", str(data), "--out", str(root / "targets.jsonl"),
-         "--bin-size", "10", "--per-bin", "3", "--neg-per-bin", "2", "--seed", "0")
-    for recipe in ("xmtc-pos", "xmtc-neg"):
-        step(recipe, "experiment", "--model", model, "--targets", str(root / "targets.jsonl"), "--recipe", recipe,
-             "--out", str(root / recipe), "--seed", "0")
-    step("report", "report", str(root / "xmtc-pos"), str(root / "xmtc-neg"), "--out", str(root / "report"))
+    steps = run_study(root, f"{root}^top={TOP}", str(data), evaluate=("--bin-size", "10"),
+                      select=("--bin-size", "10", "--per-bin", "3", "--neg-per-bin", "2", "--seed", "0"),
+                      experiment=("--seed", "0"))
     return root, steps
 
 
