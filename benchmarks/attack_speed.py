@@ -14,26 +14,115 @@ With several ``--threads`` values, each method runs at each thread count (all
 taking turns on every target), which is how the recipes' default of one torch
 thread on CPU was chosen.
 
+``--model`` takes either built-in victim (``attentionxml-reuters21578``,
+``aplc-xlnet-reuters21578``), any model path ``load_victim`` reads, or
+``synthetic-tree-670k`` (also ``synthetic-tree-<L>``, e.g. ``-10k``): the
+random-weight label-tree AttentionXML of ``synthetic_tree.py`` in the
+original Amazon-670K tree's shape, attacked on synthetic ``--words``-word
+documents whose true labels are its own top-k. For every method the table
+gives the share of wall time spent inside the victim's network forward
+passes (every ``forward`` of its network, or of each level of a tree, timed
+in the same run) and inside the wrapper's scoring calls (the forward plus
+tokenization and the reduction of scores), and the peak memory growth of one
+target (Linux ``VmHWM``, reset before each target).
+
 Usage::
 
     python benchmarks/attack_speed.py --model attentionxml-reuters21578 --targets 20
     python benchmarks/attack_speed.py --threads 1 2 --repeats 3
+    python benchmarks/attack_speed.py --model aplc-xlnet-reuters21578 --targets 20
+    python benchmarks/attack_speed.py --model synthetic-tree-670k --targets 20 --words 100
 
 Prints a table: median wall time per attacked target (each target timed in
 ``--repeats`` passes, the two methods taking turns on every target, its
-median taken), median queries, success rate; the speed-up of the medians and
-the median of the per-target speed-ups; then, for each method, the target(s)
-at its median and the share of their time spent ranking words by
-leave-one-out (which both methods batch).
+median taken), median queries, success rate, forward-pass share, peak memory
+growth; the speed-up of the medians and the median of the per-target
+speed-ups; then, for each method, the target(s) at its median and the share
+of their time spent ranking words by leave-one-out (which both methods batch).
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
+import re
 import statistics
+import sys
 import time
+from pathlib import Path
+from typing import Iterator, List
 
 import torch
 from tqdm.auto import tqdm
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from memory import machine_line, peak_mb, reset_peak, rss_mb  # noqa: E402  (benchmarks/, put on the path above)
+
+SYNTHETIC = re.compile(r"^synthetic-tree-(?P<count>\d+)(?P<unit>[km]?)$")
+# The wrapper methods that score texts; time inside them is the victim's (tokenization included).
+SCORING_METHODS = ("__call__", "label_scores", "rank_labels", "predict_top_k")
+
+
+class ForwardClock:
+    """Seconds spent inside the victim's network forward passes and inside its scoring methods.
+
+    Patches, for the duration of :meth:`installed`, ``forward`` of the
+    victim's network (of every level for a label tree: the tree's own beam
+    glue counts as the wrapper's) and the wrapper class's scoring methods.
+    Nested calls are counted once (a depth counter per clock).
+
+    Usage::
+
+        clock = ForwardClock(victim)
+        with clock.installed():
+            ...; clock.forward, clock.scoring   # seconds so far
+    """
+
+    def __init__(self, victim):
+        self.victim = victim
+        self.forward = 0.0
+        self.scoring = 0.0
+        self._depth = {"forward": 0, "scoring": 0}
+
+    def reset(self) -> None:
+        self.forward = self.scoring = 0.0
+
+    def networks(self) -> List[torch.nn.Module]:
+        model = self.victim.model
+        levels = getattr(model, "levels", None)
+        return list(levels) if levels is not None else [model]
+
+    def _timed(self, function, kind: str):
+        def timed(*args, **kwargs):
+            self._depth[kind] += 1
+            start = time.perf_counter()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                self._depth[kind] -= 1
+                if not self._depth[kind]:
+                    setattr(self, kind, getattr(self, kind) + time.perf_counter() - start)
+        return timed
+
+    @contextlib.contextmanager
+    def installed(self) -> Iterator["ForwardClock"]:
+        cls = type(self.victim)
+        saved = {name: cls.__dict__[name] for name in SCORING_METHODS if name in cls.__dict__}
+        inherited = [name for name in SCORING_METHODS if name not in saved and hasattr(cls, name)]
+        for name in list(saved) + inherited:
+            setattr(cls, name, self._timed(getattr(cls, name), "scoring"))
+        networks = self.networks()
+        for network in networks:  # an instance attribute: nn.Module.__call__ reads self.forward
+            network.forward = self._timed(network.forward, "forward")
+        try:
+            yield self
+        finally:
+            for network in networks:
+                del network.forward
+            for name in inherited:
+                delattr(cls, name)
+            for name, function in saved.items():
+                setattr(cls, name, function)
 
 
 def choose_targets(victim, corpus, count, k):
@@ -139,8 +228,19 @@ def paper_loop_runner(victim, k, threads, batch_size=32, max_change_rate=0.5):
     return attack_one
 
 
-def _with_threads(make_runner, threads):
-    return lambda victim, k: make_runner(victim, k, threads)
+def _with_threads(make_runner, threads, clock):
+    return lambda victim, k: _measured(make_runner(victim, k, threads), clock)
+
+
+def _measured(attack_one, clock):
+    """``attack_one`` whose result also holds the forward and scoring seconds and the peak memory growth (MB)."""
+    def measured(target):
+        clock.reset()
+        before = rss_mb()
+        reset_peak()
+        result = attack_one(target)
+        return (*result, clock.forward, clock.scoring, peak_mb() - before)
+    return measured
 
 
 def forward_cost(victim, targets, batch_size=32, documents=5):
@@ -181,18 +281,50 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3,
                         help="passes over the targets, the methods taking turns on each target "
                              "(default: 3); each target's time is its median over the passes")
+    parser.add_argument("--words", type=int, default=100,
+                        help="synthetic-tree-*: words per synthetic document (default 100)")
+    parser.add_argument("--top", type=int, default=160, help="synthetic-tree-*: beam width (default 160)")
     args = parser.parse_args()
+    if args.targets < 1 or args.repeats < 1 or args.k < 1 or args.words < 1 or args.top < 1:
+        parser.exit(2, "attack_speed.py: --targets, --repeats, --k, --words and --top must be positive\n")
 
+    victim, targets = load_victim_and_targets(args, parser)
+    clock = ForwardClock(victim)
+    methods = [(f"{name}, {threads} thr", _with_threads(make_runner, threads, clock))
+               for threads in args.threads
+               for name, make_runner in (("xmtc-pos (ours)", recipe_runner), ("paper's loop", paper_loop_runner))]
+    with clock.installed():
+        run_methods(args, victim, targets, methods, clock)
+
+
+def load_victim_and_targets(args, parser):
+    """The victim and its ``(text, true labels, target)`` triples, for a built-in/path or a synthetic tree."""
+    synthetic = SYNTHETIC.match(args.model)
+    if synthetic:
+        import synthetic_tree
+
+        count = int(synthetic.group("count")) * {"": 1, "k": 1000, "m": 10 ** 6}[synthetic.group("unit")]
+        if count == 670_000:  # the name says 670k; the size is Amazon-670K's
+            count = synthetic_tree.AMAZON_670K
+        if count < 2:
+            parser.exit(2, f"attack_speed.py: --model {args.model}: a tree needs at least 2 labels\n")
+        victim = synthetic_tree.build_tree_victim(count, top=args.top)
+        documents = synthetic_tree.synthetic_documents(victim, args.targets, args.words)
+        rows = synthetic_tree.choose_targets(victim, documents, k=args.k)
+        print(synthetic_tree.describe_size(victim))
+        return victim, [(row["text"], row["labels"], row["target"]) for row in rows]
     from textattack_xmtc.datasets import load_corpus
     from textattack_xmtc.model_wrappers import load_victim
 
     victim = load_victim(args.model)
-    targets = choose_targets(victim, load_corpus(args.data, split="test"), args.targets, args.k)
-    methods = [(f"{name}, {threads} thr", _with_threads(make_runner, threads))
-               for threads in args.threads
-               for name, make_runner in (("xmtc-pos (ours)", recipe_runner), ("paper's loop", paper_loop_runner))]
+    return victim, choose_targets(victim, load_corpus(args.data, split="test"), args.targets, args.k)
+
+
+def run_methods(args, victim, targets, methods, clock) -> None:
+    """Warm up, run every method on every target in turns, print the tables."""
     for _, make_runner in methods:
         make_runner(victim, args.k)(targets[0])  # warm-up: GloVe index, caches, threads
+    loaded = rss_mb()
     # A shared machine's speed drifts over seconds, so the methods take turns on every
     # target (the first to go alternates) and each target's time is its median over passes.
     runs = {name: [[] for _ in targets] for name, _ in methods}  # name -> per target -> per pass
@@ -210,17 +342,24 @@ def main() -> None:
         first_pass = [per_target[0] for per_target in runs[name]]
         pass_medians = ", ".join(f"{statistics.median(per_target[p][0] for per_target in runs[name]):.3f}"
                                  for p in range(args.repeats))
+        every = [run for per_target in runs[name] for run in per_target]
+        wall = sum(run[0] for run in every)
         rows.append((name, statistics.median(times), statistics.mean(times),
                      statistics.median(run[1] for run in first_pass),
-                     sum(run[2] for run in first_pass) / len(targets), pass_medians))
+                     sum(run[2] for run in first_pass) / len(targets), pass_medians,
+                     sum(run[4] for run in every) / wall, sum(run[5] for run in every) / wall,
+                     max(run[6] for run in every)))
 
+    print(machine_line())
     print(f"victim: {victim.describe()}  device: {victim.device}  targets: {len(targets)}  k={args.k}  "
-          f"passes: {args.repeats}")
+          f"passes: {args.repeats}  RSS after warm-up: {loaded:.0f} MB")
     print(f"{'method':<34} {'median s/target':>16} {'mean s/target':>14} {'median queries':>15} "
-          f"{'success rate':>13}   median of each pass")
-    for name, median_seconds, mean_seconds, median_queries, rate, pass_medians in rows:
+          f"{'success rate':>13} {'forward':>8} {'scoring':>8} {'peak +MB':>9}   median of each pass")
+    for name, median_seconds, mean_seconds, median_queries, rate, pass_medians, forward, scoring, peak in rows:
         print(f"{name:<34} {median_seconds:>16.3f} {mean_seconds:>14.3f} {median_queries:>15.0f} "
-              f"{rate:>13.2%}   {pass_medians}")
+              f"{rate:>13.2%} {forward:>8.1%} {scoring:>8.1%} {peak:>+9.1f}   {pass_medians}")
+    print("forward: share of wall time inside the network's forward passes; scoring: inside the wrapper's "
+          "scoring calls (forward, tokenization, score reduction); peak +MB: the largest growth of one target")
     names = list(target_times)
     for pair in range(0, len(rows), 2):  # ours and the paper's loop at one thread count
         ours, theirs = rows[pair], rows[pair + 1]
