@@ -465,3 +465,56 @@ def test_stock_textattack_attacks_a_libmultilabel_run(tmp_path, require_install)
     assert "Number of successful attacks:" in result.stdout, result.stdout[-3000:]
     assert f"'{LABELS[top]}' rank 1" in result.stdout
     assert "XMTC metrics" in result.stdout and "Victim architecture:        | libmultilabel" in result.stdout
+
+
+# ---------------------------------------------------------------- against LibMultiLabel itself, when installed
+
+
+def test_a_checkpoint_written_by_libmultilabel_itself_gives_its_predictions(tmp_path):
+    """Real LibMultiLabel classes, a real Lightning checkpoint, LibMultiLabel's own predict_step at batch size 1."""
+    pytest.importorskip("lightning", reason="LibMultiLabel (and Lightning) not installed; the tests above write "
+                                            "its layout without it")
+    pytest.importorskip("libmultilabel.nn.attentionxml", reason="LibMultiLabel not installed (or incomplete)")
+    import lightning
+    from libmultilabel.nn.networks import labelwise_attention_networks as networks
+    from libmultilabel.nn.attentionxml import PLTModel, PLTTrainer
+    from libmultilabel.nn.data_utils import tokenize
+    from libmultilabel.nn.model import Model
+    from scipy.special import expit
+
+    torch.manual_seed(0)
+    embed_vecs = torch.randn(len(WORD_DICT), 6)
+    nets = [networks.AttentionXML_0(embed_vecs, len(CLUSTERS), rnn_dim=10, linear_size=[8]),
+            networks.AttentionXML_1(embed_vecs, len(LABELS), rnn_dim=10, linear_size=[8])]
+    with torch.no_grad():
+        for network in nets:
+            for parameter in network.parameters():
+                parameter.copy_(torch.randn(parameter.shape) * 0.7)
+    cluster_array = np.asarray(CLUSTERS, dtype=object)
+    models = [Model(classes=cluster_array, network=nets[0], save_k_predictions=2, monitor_metrics=["P@1"]),
+              PLTModel(classes=list(LABELS), network=nets[1], save_k_predictions=3, monitor_metrics=["P@1"])]
+    for level, model in enumerate(models):
+        trainer = lightning.Trainer(accelerator="cpu", logger=False, enable_checkpointing=False,
+                                    enable_progress_bar=False, max_epochs=0)
+        trainer.strategy.connect(model)
+        trainer.save_checkpoint(tmp_path / f"model_{level}.ckpt")
+        model.eval()
+    np.save(tmp_path / "label_clusters.npy", cluster_array)
+    with open(tmp_path / "word_dict.pickle", "wb") as file:
+        pickle.dump(WORD_DICT, file)
+    (tmp_path / "logs.json").write_text(json.dumps({"config": {"max_seq_length": 500, "beam_width": 2}}))
+    victim = load_victim(str(tmp_path))
+    texts = [text for text in TEXTS if len(reference_ids(text, 500)) > 1]
+    indices, scores = victim.predict_top_k(texts, k=3)
+    with torch.no_grad():
+        for row, text in enumerate(texts):
+            ids = [WORD_DICT.get(word, WORD_DICT["<unk>"]) for word in tokenize(text)[:500]] or [1]
+            x = torch.tensor([ids])
+            level_0 = models[0].predict_step({"text": x}, 0)
+            selected, parent = PLTTrainer.cluster2label(cluster_array, level_0["top_k_pred"],
+                                                        expit(level_0["top_k_pred_scores"]))
+            level_1 = models[1].predict_step({"text": x, "labels_selected": torch.as_tensor(np.stack(selected)),
+                                              "label_scores": torch.as_tensor(np.stack(parent))}, 0)
+            assert indices[row].tolist() == level_1["top_k_pred"][0].tolist()
+            torch.testing.assert_close(scores[row], torch.sigmoid(torch.as_tensor(level_1["top_k_pred_scores"][0])),
+                                       atol=1e-6, rtol=1e-5)
