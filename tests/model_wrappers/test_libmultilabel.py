@@ -278,6 +278,7 @@ def test_a_run_directory_loads_through_load_victim(run_dir):
     # A file of the run names the run too; loading options override the run's config.
     assert load_victim(str(directory / "model_1.ckpt")).labels == LABELS
     assert load_victim(f"{directory}^max_length=3").max_words == 3
+    assert load_victim(f"{directory}^top=1").top == 1  # the beam width, as for an original tree
 
 
 def test_loading_imports_no_libmultilabel_and_the_network_object_is_an_inert_record(run_dir):

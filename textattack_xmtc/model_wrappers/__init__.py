@@ -28,7 +28,7 @@ from .saved import SAVED_MODEL_FILE
 #: Loading options a MODEL string may carry after ``^`` (each a positive integer).
 MODEL_OPTIONS = ("max_length", "top")
 #: Options only some architectures take (the others refuse them in one line): the beam width of a label tree.
-ARCHITECTURE_OPTIONS = {"top": ("attentionxml-tree",)}
+ARCHITECTURE_OPTIONS = {"top": ("attentionxml-tree", "libmultilabel")}
 
 
 def _check_options(name: str, architecture: str, options: dict) -> None:

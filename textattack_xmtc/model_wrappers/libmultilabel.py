@@ -84,25 +84,16 @@ class LibMultiLabelAttentionXMLWrapper(AttentionXMLTreeWrapper):
         probabilities = victim(["a document"])   # [1, L]
     """
 
-    score_type = "probabilities"
     unk_token = UNK_TOKEN
 
     def __init__(self, model: AttentionXMLTree, tokenizer: LibMultiLabelTokenizer, labels: Sequence[str],
                  source: str = "", training: Optional[dict] = None):
-        labels = [str(label) for label in labels]
-        if len(labels) != model.labels_num:
-            raise CheckpointError(f"{source or 'model'}: {len(labels)} labels given but model_1 scores "
-                                  f"{model.labels_num} (its attention rows minus the pad row)")
         embedding_rows = model.levels[0].config.vocab_size
+        # word_dict may number fewer words than the embedding has rows (the rest are never read).
         if tokenizer.vocab_size > embedding_rows:
             raise CheckpointError(f"{source or 'model'}: word_dict has ids up to {tokenizer.vocab_size - 1} but "
                                   f"network.embedding.embedding.weight has {embedding_rows} rows")
-        self.model = model.eval()
-        self.tokenizer = tokenizer
-        self.labels = labels
-        self.max_words = tokenizer.max_length
-        self.source = source
-        self.training = dict(training or {})
+        self._attach(model, tokenizer, labels, model.labels_num, "model_1", [], source, training)
 
     def describe(self) -> str:
         level = self.model.levels[0].config
