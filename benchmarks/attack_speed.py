@@ -314,9 +314,13 @@ def load_victim_and_targets(args, parser):
         print(synthetic_tree.describe_size(victim))
         return victim, [(row["text"], row["labels"], row["target"]) for row in rows]
     from textattack_xmtc.datasets import load_corpus
+    from textattack_xmtc.errors import ModelLoadError
     from textattack_xmtc.model_wrappers import load_victim
 
-    victim = load_victim(args.model)
+    try:
+        victim = load_victim(args.model)
+    except ModelLoadError as error:
+        parser.exit(2, f"attack_speed.py: --model {args.model}: {error} (or synthetic-tree-670k)\n")
     return victim, choose_targets(victim, load_corpus(args.data, split="test"), args.targets, args.k)
 
 
