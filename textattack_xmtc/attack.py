@@ -24,6 +24,7 @@ from .encoders import SentenceEncoder
 from .goal_functions.topk import NonFiniteScoresError
 from .loggers import install
 from .results import make_record
+from .shared.memory import release_freed_memory
 
 
 class XMTCAttack(Attack):
@@ -64,6 +65,7 @@ class XMTCAttack(Attack):
         result.attack_type = self.goal_function.attack_type
         result.xmtc = make_record(result, self.encoder, self.candidate_source, self.provenance())
         result.perturbed_result.record = result.xmtc
+        release_freed_memory()  # a long run's memory must not creep up with freed temporaries
         return result
 
     def provenance(self) -> dict:

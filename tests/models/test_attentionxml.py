@@ -276,3 +276,19 @@ def test_inference_never_takes_the_slow_packed_kernel_unless_asked():
     with torch.no_grad():
         network(padded(SEQUENCES))  # mixed lengths: no shared prefix
         network(torch.tensor([SEQUENCES[0]]))
+
+
+def test_per_text_candidates_attended_in_chunks_give_the_same_logits(monkeypatch):
+    """A tree level's candidate lists are split into chunks (bounded memory); the logits do not change."""
+    import textattack_xmtc.models.attentionxml as module
+
+    network = make_network(labels_num=40, seed=3).eval()
+    generator = torch.Generator().manual_seed(0)
+    ids = torch.randint(2, 23, (4, 9), generator=generator)
+    candidates = torch.randint(0, 40, (4, 11), generator=generator)
+    with torch.no_grad():
+        whole = network(ids, candidates)
+        monkeypatch.setattr(module, "CANDIDATE_CHUNK", 3)  # 11 candidates -> chunks of 3, 3, 3, 2
+        chunked = network(ids, candidates)
+    assert chunked.shape == (4, 11)
+    torch.testing.assert_close(chunked, whole, atol=1e-6, rtol=0)

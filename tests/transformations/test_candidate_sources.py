@@ -178,3 +178,14 @@ def test_glove_candidates_are_the_top_neighbours_filtered_unless_filled(small_ta
     filled = WordSwapGloVeNeighbours(max_candidates=48, vocabulary_size=2000, fill=True)._get_replacement_words("rose")
     assert len(filled) == 48 and len(paper) < 48  # antonyms and stopwords are among the top 48
     assert paper == filled[:len(paper)]
+
+
+def test_glove_candidates_are_cached_for_a_bounded_number_of_words(monkeypatch):
+    """A run over thousands of documents keeps the candidates of the most recent words only."""
+    monkeypatch.setattr(glove_neighbours, "WORD_CACHE_SIZE", 3)
+    swap = WordSwapGloVeNeighbours(max_candidates=48)
+    first = swap._get_replacement_words("profit")
+    for word in ("shares", "profit", "market", "wheat", "bank"):  # "profit" used again: kept longer
+        swap._get_replacement_words(word)
+    assert list(swap._cache) == ["market", "wheat", "bank"]
+    assert swap._get_replacement_words("profit") == first  # computed again, the same candidates

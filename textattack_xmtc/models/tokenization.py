@@ -32,7 +32,7 @@ UNK_ID = 1
 DEFAULT_MAX_LENGTH = 500
 
 _WORD_CHARACTER = re.compile(r"\w")
-_SEGMENT_CACHE_SIZE = 1 << 16
+_SEGMENT_CACHE_SIZE = 1 << 14  # a long document's segments and its candidates'; cleared when full
 
 VocabLike = Union[Sequence[str], np.ndarray]
 
@@ -205,6 +205,8 @@ def load_vocab(path: Union[str, os.PathLike]) -> np.ndarray:
             f"{path}: not a numpy unicode array of words (object arrays are refused, "
             f"since loading them would unpickle code): {error}"
         ) from error
+    except EOFError:  # numpy's answer to an empty file; callers report ValueErrors in one line
+        raise ValueError(f"{path}: empty file, not a numpy unicode array of words; copy vocab.npy again") from None
     if vocab.ndim != 1 or vocab.dtype.kind != "U":
         raise ValueError(f"{path}: expected a 1-d numpy unicode array, got {vocab.dtype} {vocab.shape}")
     return vocab

@@ -57,7 +57,7 @@ def _nltk():
     return NLTKWordTokenizer()
 
 
-@functools.lru_cache(maxsize=1 << 16)
+@functools.lru_cache(maxsize=1 << 14)
 def _segment_tokens(segment: str, is_last: bool) -> Tuple[str, ...]:
     if is_last:
         word = segment.strip()
@@ -76,7 +76,7 @@ def _segment_tokens(segment: str, is_last: bool) -> Tuple[str, ...]:
     return tuple(tokens)
 
 
-@functools.lru_cache(maxsize=1 << 17)
+@functools.lru_cache(maxsize=1 << 15)
 def _word_tokens(piece: str) -> Tuple[str, ...]:
     """Tokens of a piece that is not the text's end (it ends in whitespace)."""
     word = piece.strip()

@@ -46,7 +46,7 @@ def _word_offsets(text: AttackedText) -> List[int]:
 
 # Memoised: an attack proposes the same few hundred words (and its unknown token) again and
 # again, and TextAttack's word splitting compiles-and-searches two regexes per call.
-@functools.lru_cache(maxsize=1 << 16)
+@functools.lru_cache(maxsize=1 << 14)
 def _as_one_word(word: str):
     """The single word TextAttack would read ``word`` as ("<UNK>" -> "UNK"), else None."""
     pieces = words_from_text(word)

@@ -20,6 +20,7 @@ Usage::
 from __future__ import annotations
 
 import functools
+from collections import OrderedDict
 import logging
 from typing import FrozenSet, List, Optional, Tuple
 
@@ -117,6 +118,10 @@ def _save_atomically(path, table: np.ndarray) -> None:
                        "again next time", path, error)
 
 
+#: Words whose candidates are kept (least recently used go first): a few documents' worth.
+WORD_CACHE_SIZE = 4096
+
+
 class WordSwapGloVeNeighbours(WordSwap):
     """Swap a word for one of its GloVe nearest neighbours.
 
@@ -139,16 +144,22 @@ class WordSwapGloVeNeighbours(WordSwap):
         self.vocabulary_size = vocabulary_size
         self.min_cosine = min_cosine
         self.stopwords = frozenset(stopwords) if stopwords is not None else paper_stopwords()
-        self._cache = {}
+        # Bounded: a run over thousands of documents must not keep every word it ever saw.
+        self._cache: "OrderedDict[str, List[str]]" = OrderedDict()
 
     @property
     def source_name(self) -> str:
         return f"{SOURCE_NAME}, {'filled to' if self.fill else 'top'} {self.max_candidates}"
 
     def _get_replacement_words(self, word: str) -> List[str]:
-        if word not in self._cache:
-            self._cache[word] = self._neighbours(word)
-        return self._cache[word]
+        cached = self._cache.get(word)
+        if cached is None:
+            cached = self._cache[word] = self._neighbours(word)
+            if len(self._cache) > WORD_CACHE_SIZE:
+                self._cache.popitem(last=False)
+        else:
+            self._cache.move_to_end(word)
+        return cached
 
     def _neighbours(self, word: str) -> List[str]:
         if len(word) < 2:
