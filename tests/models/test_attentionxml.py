@@ -292,3 +292,17 @@ def test_per_text_candidates_attended_in_chunks_give_the_same_logits(monkeypatch
         chunked = network(ids, candidates)
     assert chunked.shape == (4, 11)
     torch.testing.assert_close(chunked, whole, atol=1e-6, rtol=0)
+
+
+def test_all_labels_attended_in_chunks_give_the_same_logits(monkeypatch):
+    import textattack_xmtc.models.attentionxml as module
+
+    network = make_network(labels_num=10, seed=4).eval()
+    ids = torch.randint(2, 23, (3, 7), generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        whole = network(ids)
+        monkeypatch.setattr(module, "CANDIDATE_CHUNK", 4)  # 10 labels -> 4, 4, 2
+        chunked = network(ids)
+        asked = network(ids, torch.tensor([9, 0, 3, 3, 7]))  # a shared label list, chunked too
+    torch.testing.assert_close(chunked, whole, atol=1e-6, rtol=0)
+    torch.testing.assert_close(asked, whole[:, [9, 0, 3, 3, 7]], atol=1e-6, rtol=0)

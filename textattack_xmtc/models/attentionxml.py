@@ -323,7 +323,7 @@ class MLPLayers(nn.Module):
         return linear(hidden, self.output.weight, self.output.bias).squeeze(-1)
 
 
-#: Per-text candidates attended at once (a label tree's levels): bounds a batch's temporary memory.
+#: Labels (or a tree level's per-text candidates) attended at once: bounds a batch's temporary memory.
 CANDIDATE_CHUNK = 256
 
 
@@ -364,11 +364,14 @@ class AttentionXMLNetwork(nn.Module):
         longest = int(lengths.max())
         input_ids, mask = input_ids[:, :longest], mask[:, :longest]
         states = self.lstm(self.emb(input_ids), lengths.to(input_ids.device), input_ids)
-        if labels is not None and labels.dim() == 2 and labels.shape[1] > CANDIDATE_CHUNK:
-            # A tree level's candidates, a chunk at a time: each candidate's logit depends on its own
-            # row alone, and the [B, m, T] attention of a 160-node beam would take ~100 MB at once.
+        if labels is None and self.config.labels_num > CANDIDATE_CHUNK:
+            labels = torch.arange(self.config.labels_num, device=input_ids.device)
+        if labels is not None and labels.shape[-1] > CANDIDATE_CHUNK:
+            # Labels a chunk at a time: each logit depends on its own attention row alone, and the
+            # [B, L, T] attention of a tree's 2,048 top clusters or 1,280 beam candidates would take
+            # 100 MB and more at once (a flat network with 100,000 labels: gigabytes).
             return torch.cat([self.linear(self.attention(states, mask, part))
-                              for part in labels.split(CANDIDATE_CHUNK, dim=1)], dim=1)
+                              for part in labels.split(CANDIDATE_CHUNK, dim=-1)], dim=1)
         return self.linear(self.attention(states, mask, labels))
 
     def load_checked_state_dict(self, state_dict: Mapping[str, torch.Tensor], source: str = "<state dict>") -> None:
