@@ -173,7 +173,7 @@ def test_top_is_refused_by_other_architectures_and_must_be_positive(tmp_path):
     from test_attentionxml_wrapper import write_original_layout
 
     write_original_layout(tmp_path / "flat")
-    with pytest.raises(ModelLoadError, match="top= applies to attentionxml-tree models only"):
+    with pytest.raises(ModelLoadError, match="top= applies to attentionxml-tree, libmultilabel models only"):
         load_victim(f"{tmp_path / 'flat'}^top=5")
     write_tree(tmp_path / "tree")
     with pytest.raises(ModelLoadError, match="positive integer"):
@@ -370,3 +370,59 @@ def test_attacks_and_evaluation_never_ask_the_tree_for_dense_scores(tmp_path, mo
         assert row["status"] in ("succeeded", "failed") and row["queries"] > 1
         if recipe is XMTCNegative:  # the target outside the beam starts below every beam candidate
             assert row["label"] == LABELS[outside] and row["rank_before"] == int(ranking.ranks[0, outside])
+
+
+# ----------------------------------------------------------------- hostile inputs: damaged trees are refused
+
+
+def saved_tree(tmp_path):
+    """An original tree saved as our directory (level-<i>.pt, children-<i>.npy); returns the directory."""
+    write_tree(tmp_path / "original")
+    load_victim(str(tmp_path / "original")).save(tmp_path / "saved")
+    return tmp_path / "saved"
+
+
+def test_a_saved_tree_with_a_label_under_no_node_is_refused(tmp_path):
+    # Dropping a label from its cluster (-1 is the pad) used to load: that label then scored 0 forever.
+    directory = saved_tree(tmp_path)
+    table = np.load(directory / "children-1.npy")
+    orphan = int(table[0, 0])
+    table[0, 0] = -1
+    np.save(directory / "children-1.npy", table, allow_pickle=False)
+    assert f"children-1.npy: index {orphan} is under no node" in load_error(directory)
+
+
+def test_a_saved_children_file_with_a_negative_index_other_than_the_pad_is_refused(tmp_path):
+    directory = saved_tree(tmp_path)
+    table = np.load(directory / "children-1.npy")
+    table[2, 0] = -5  # used to read as padding, silently dropping the label
+    np.save(directory / "children-1.npy", table, allow_pickle=False)
+    assert "children-1.npy: row 2 holds -5; entries are node indices, padded with -1 only" in load_error(directory)
+
+
+def test_an_empty_saved_children_file_is_a_one_line_error(tmp_path):
+    directory = saved_tree(tmp_path)
+    (directory / "children-0.npy").write_bytes(b"")  # used to escape as EOFError (a traceback in the commands)
+    assert "children-0.npy: not a plain integer array" in load_error(directory)
+
+
+@pytest.mark.parametrize("extra, copied", [("level-3.pt", "level-2.pt"), ("children-2.npy", "children-1.npy")])
+def test_a_saved_tree_with_an_extra_level_file_is_refused(tmp_path, extra, copied):
+    directory = saved_tree(tmp_path)
+    (directory / extra).write_bytes((directory / copied).read_bytes())
+    message = load_error(directory)
+    assert f"{extra}: not part of this tree (xmtc_model.json says 3 levels" in message
+
+
+def test_an_original_tree_with_a_node_under_no_cluster_is_refused(tmp_path):
+    # cluster-Level-0 as children lists that leave level-1 node 0 out: it could never be reached.
+    write_tree(tmp_path)
+    np.save(tmp_path / "models" / f"{PREFIX}-cluster-Level-0.npy",
+            object_array([[1, 2, 3], [4, 5, 6, 7], [8, 9, 10, 11]]), allow_pickle=True)
+    assert f"{PREFIX}-cluster-Level-0.npy: index 0 is under no node" in load_error(tmp_path)
+
+
+def test_an_option_given_twice_after_the_caret_is_refused(tmp_path):
+    write_tree(tmp_path)
+    with pytest.raises(ModelLoadError, match=r"loading option top= is given twice"):
+        load_victim(f"{tmp_path}^top=2,top=3")  # the last used to win silently

@@ -180,3 +180,10 @@ def test_encode_edit_builds_leave_one_out_texts_from_the_segments_of_the_documen
             patch.setattr(tokenizer, "encode", lambda text: pytest.fail(f"general path for {text!r}"))
             assert [tokenizer.encode_edit(variant) for variant in leave_one_out[:-3]] == expected[:-3]
         assert [tokenizer.encode_edit(variant) for variant in leave_one_out] == expected
+
+
+def test_an_empty_vocab_file_is_a_value_error_naming_it(tmp_path):
+    path = tmp_path / "vocab.npy"
+    path.write_bytes(b"")  # numpy raises EOFError, which no command caught
+    with pytest.raises(ValueError, match=r"vocab.npy: empty file"):
+        load_vocab(path)

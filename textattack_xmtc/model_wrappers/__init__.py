@@ -70,6 +70,8 @@ def split_model_options(name_or_path: str) -> Tuple[str, Dict[str, int]]:
         if not equals or key not in MODEL_OPTIONS:
             raise ModelLoadError(f"{name_or_path}: after '^' give loading options as key=value "
                                  f"(known: {', '.join(MODEL_OPTIONS)}), e.g. {name}^max_length=128")
+        if key in options:  # the last would silently win
+            raise ModelLoadError(f"{name_or_path}: loading option {key}= is given twice; give it once")
         options[key] = _positive_int(value.strip(), f"{name_or_path}: {key}")
     return name, options
 

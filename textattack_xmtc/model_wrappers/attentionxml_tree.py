@@ -319,6 +319,7 @@ class AttentionXMLTreeWrapper(AttentionXMLFamily):
         if count < 2 or not isinstance(configs, list) or len(configs) != count:
             raise CheckpointError(f"{metadata_path}: \"levels\" must be at least 2 and \"configs\" a list of "
                                   f"that many AttentionXML configs, got levels {count!r} and {type(configs).__name__}")
+        _refuse_extra_levels(directory, count)
         level_files = [directory / level_file(level) for level in range(count)]
         networks = [_saved_level(path, AttentionXMLConfig.from_dict(config, source=f"{metadata_path} configs[{level}]"))
                     for level, (path, config) in enumerate(zip(level_files, configs))]
@@ -359,6 +360,21 @@ def children_file(level: int) -> str:
     return f"children-{level}.npy"
 
 
+_SAVED_LEVEL = re.compile(r"^level-(\d+)\.pt$")
+_SAVED_CHILDREN = re.compile(r"^children-(\d+)\.npy$")
+
+
+def _refuse_extra_levels(directory: Path, count: int) -> None:
+    """A level or children file beyond xmtc_model.json's ``levels`` means files of two trees are mixed."""
+    for name in sorted(_names(directory)):
+        level = _SAVED_LEVEL.match(name) or _SAVED_CHILDREN.match(name)
+        limit = count if name.startswith("level-") else count - 1
+        if level and int(level.group(1)) >= limit:
+            raise CheckpointError(f"{directory / name}: not part of this tree ({SAVED_MODEL_FILE} says {count} "
+                                  f"levels: level-0..{count - 1}.pt, children-0..{count - 2}.npy); the directory "
+                                  f"mixes files of two trees: save the tree again into an empty directory")
+
+
 def _saved_level(path: Path, config: AttentionXMLConfig) -> AttentionXMLNetwork:
     state = read_state_dict(path)
     found = config_from_state_dict(state, source=str(path))
@@ -377,10 +393,14 @@ def _read_children(path: Path) -> List[np.ndarray]:
         raise CheckpointError(f"{path}: missing; a saved tree has one children file per level but the last")
     try:
         table = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as error:
-        raise CheckpointError(f"{path}: not a plain integer array ({error})") from None
+    except (OSError, ValueError, EOFError) as error:  # EOFError: an empty file
+        raise CheckpointError(f"{path}: not a plain integer array ({error or 'empty file'})") from None
     if table.ndim != 2 or table.dtype.kind not in "iu":
         raise CheckpointError(f"{path}: expected a 2-d integer array, got {table.dtype} of shape {list(table.shape)}")
+    if (table < -1).any():  # -1 is the only padding save() writes; any other negative is damage, not a pad
+        row, column = (int(i) for i in np.argwhere(table < -1)[0])
+        raise CheckpointError(f"{path}: row {row} holds {int(table[row, column])}; entries are node indices, "
+                              f"padded with -1 only. The file is damaged: save the tree again")
     return [row[row >= 0].astype(np.int64) for row in table]
 
 
@@ -553,6 +573,10 @@ def tree_children(clusters: Sequence[Sequence[np.ndarray]], sizes: Sequence[int]
         if len(values) and counts.max() > 1:
             raise CheckpointError(f"{path}: index {int(values[counts.argmax()])} is under two nodes; each of "
                                   f"the {what} belongs to one cluster")
+        if len(values) < below:  # a node without a parent is never scored: every answer about it would be wrong
+            orphan = int(np.setdiff1d(np.arange(below), values)[0])
+            raise CheckpointError(f"{path}: index {orphan} is under no node; each of the {below} {what} "
+                                  f"belongs to one cluster ({below - len(values)} belong to none)")
         result.append(list(groups))
     return result
 
