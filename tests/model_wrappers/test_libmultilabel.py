@@ -519,3 +519,40 @@ def test_a_checkpoint_written_by_libmultilabel_itself_gives_its_predictions(tmp_
             assert indices[row].tolist() == level_1["top_k_pred"][0].tolist()
             torch.testing.assert_close(scores[row], torch.sigmoid(torch.as_tensor(level_1["top_k_pred_scores"][0])),
                                        atol=1e-6, rtol=1e-5)
+
+
+# ---------------------------------------------------------------- hostile inputs: one line, nothing silent
+
+
+def test_a_truncated_cluster_file_is_a_one_line_error(tmp_path):
+    directory, _, _ = write_run(tmp_path / "run")
+    data = (directory / "label_clusters.npy").read_bytes()
+    (directory / "label_clusters.npy").write_bytes(data[:len(data) // 2])  # used to escape as UnpicklingError
+    with pytest.raises(ModelLoadError, match=r"label_clusters.npy: not LibMultiLabel's label_clusters.npy"):
+        load_victim(str(directory))
+
+
+@pytest.mark.parametrize("clusters", [[np.array([5, 9, 12])] + CLUSTERS[1:],
+                                      [np.array([], dtype=np.int64)] + CLUSTERS[1:]])
+def test_a_label_in_no_cluster_is_refused(tmp_path, clusters):
+    # Label 0 in no cluster used to load and score 0 on every document.
+    directory, _, _ = write_run(tmp_path / "run")
+    np.save(directory / "label_clusters.npy", np.asarray(clusters, dtype=object))
+    with pytest.raises(ModelLoadError, match=r"label_clusters.npy: label 0 is in no cluster"):
+        load_victim(str(directory))
+
+
+def test_repeated_label_names_in_the_checkpoint_are_refused(tmp_path):
+    directory, _, _ = write_run(tmp_path / "run", labels=["same"] + LABELS[1:-1] + ["same"])
+    with pytest.raises(ModelLoadError, match=r"model_1.ckpt: hyper_parameters\['classes'\] names label 'same' twice"):
+        load_victim(str(directory))
+
+
+def test_nan_weights_are_refused_when_loaded_naming_the_file(tmp_path):
+    directory, _, _ = write_run(tmp_path / "run")
+    with libmultilabel_importable():
+        checkpoint = torch.load(directory / "model_1.ckpt", weights_only=False)
+        next(value for key, value in checkpoint["state_dict"].items() if "attention" in key).fill_(float("nan"))
+        torch.save(checkpoint, directory / "model_1.ckpt")
+    with pytest.raises(ModelLoadError, match=r"model_1.ckpt: damaged weights: non-finite values"):
+        load_victim(str(directory))  # used to load, and fail only when scored

@@ -124,3 +124,17 @@ def test_more_levels_than_the_labels_allow_is_one_line_naming_levels():
     assert "--levels 3: 8 labels in clusters of at most --cluster-size 4 allow 2 level(s) at most" in str(error.value)
     assert "\n" not in str(error.value)
     assert len(build_label_tree(features, cluster_size=4, levels=2)) == 1
+
+
+@pytest.mark.parametrize("labels_num, cluster_size, levels, advice", [
+    (1, 8, 3, "1 label(s) are too few for a label tree (it needs at least 3); train --architecture attentionxml"),
+    (12, 2, 9, "; use --levels 4"),
+    (12, 8, 3, "; use --levels 2 or --cluster-size 3"),
+])
+def test_too_few_labels_for_the_tree_advise_options_that_work(labels_num, cluster_size, levels, advice):
+    # Every document with the same label used to be told to "lower --levels or --cluster-size",
+    # though neither can go below 2.
+    features = np.eye(labels_num)
+    with pytest.raises(TreeShapeError) as error:
+        build_label_tree(features, cluster_size=cluster_size, levels=levels)
+    assert advice in str(error.value)

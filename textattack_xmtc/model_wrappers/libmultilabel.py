@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 from pathlib import Path
 from typing import List, Optional, Sequence, Union
 
@@ -191,6 +192,12 @@ def _label_names(checkpoint, path: Path) -> List[str]:
     if not isinstance(classes, (list, tuple)) or not all(isinstance(label, str) for label in classes):
         raise CheckpointError(f"{path}: hyper_parameters['classes'] is not a list of label names "
                               f"({type(classes).__name__}); pass labels=[...]")
+    seen = set()
+    for label in classes:  # a repeated name would send every target of that name to its first label
+        if label in seen:
+            raise CheckpointError(f"{path}: hyper_parameters['classes'] names label {label!r} twice; "
+                                  f"pass labels=[...] with distinct names")
+        seen.add(label)
     return list(classes)
 
 
@@ -233,7 +240,7 @@ def read_clusters(path: PathLike) -> List[np.ndarray]:
     except Refused as refused:
         raise CheckpointError(f"{path}: refused to load: its pickle names {refused.qualified_name}; a cluster "
                               f"file holds numpy arrays only (nothing in it was run)") from None
-    except (OSError, ValueError, EOFError, TypeError, AttributeError) as error:
+    except (OSError, ValueError, EOFError, TypeError, AttributeError, pickle.UnpicklingError) as error:
         raise CheckpointError(f"{path}: not LibMultiLabel's label_clusters.npy: {error}") from None
     return as_clusters(array, str(path))
 

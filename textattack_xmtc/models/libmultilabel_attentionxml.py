@@ -66,6 +66,7 @@ import torch
 from ..errors import CheckpointError
 from .attentionxml import AttentionXMLNetwork, config_from_state_dict
 from .attentionxml_tree import AttentionXMLTree
+from .state_dicts import check_finite
 
 PAD_TOKEN = "<pad>"
 UNK_TOKEN = "<unk>"
@@ -179,6 +180,7 @@ def _lstm_hidden(flat: Mapping[str, torch.Tensor], source: str) -> int:
 def level_network(state: Mapping[str, torch.Tensor], source: str) -> AttentionXMLNetwork:
     """One level as an :class:`AttentionXMLNetwork` in eval mode (sizes read off the tensors, then checked)."""
     flat = flat_state_dict(state, source)
+    check_finite(flat, source)  # refused at load, naming the file, as every other victim's weights are
     network = AttentionXMLNetwork(config_from_state_dict(flat, source=source))
     network.load_checked_state_dict(flat, source=source)
     return network.eval()
@@ -214,6 +216,10 @@ def libmultilabel_tree(state_0: Mapping[str, torch.Tensor], state_1: Mapping[str
         if (owner[group] >= 0).any():
             raise CheckpointError(f"{sources[2]}: label {int(group[owner[group] >= 0][0])} is in two clusters")
         owner[group] = index
+    if (owner < 0).any():  # a label in no cluster is never scored: every answer about it would be wrong
+        raise CheckpointError(f"{sources[2]}: label {int(np.flatnonzero(owner < 0)[0])} is in no cluster "
+                              f"({int((owner < 0).sum())} of {labels_num} labels are); the file is damaged "
+                              f"or belongs to another run")
     for first, second, name in ((level_0, level_1, "embedding and LSTM"),):
         if first.config.vocab_size != second.config.vocab_size or first.config.hidden_size != second.config.hidden_size:
             raise CheckpointError(f"{sources[0]} and {sources[1]}: their {name} sizes differ "

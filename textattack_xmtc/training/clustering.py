@@ -191,6 +191,23 @@ def leaf_clusters(features, depth: int, seed: int = 0) -> List[np.ndarray]:
     return clusters
 
 
+def _tree_shape_advice(labels_num: int, cluster_size: int, levels: int) -> str:
+    """Options that do give a tree, as the user can type them (both options are at least 2)."""
+    fixes = []
+    if tree_depth(labels_num, cluster_size) >= 1:
+        fixes.append(f"--levels {tree_depth(labels_num, cluster_size) + 1}")
+    largest = -(-labels_num // 2 ** (levels - 1))  # the largest cluster size that still splits levels - 1 times
+    if largest >= 2:
+        fixes.append(f"--cluster-size {largest}")
+    if fixes:
+        return "use " + " or ".join(fixes)
+    if tree_depth(labels_num, 2) >= 1:
+        return f"use --cluster-size 2 --levels {tree_depth(labels_num, 2) + 1}"
+    # Even clusters of 2 labels and 2 levels need 3 labels: no option helps.
+    return (f"{labels_num} label(s) are too few for a label tree (it needs at least 3); "
+            f"train --architecture attentionxml instead")
+
+
 def build_label_tree(features, cluster_size: int = DEFAULT_CLUSTER_SIZE, levels: int = DEFAULT_LEVELS,
                      seed: int = 0, labels_num: Optional[int] = None) -> List[List[np.ndarray]]:
     """Children lists of a ``levels``-network tree over the rows of ``features`` (``AttentionXMLTree``'s shape).
@@ -211,7 +228,7 @@ def build_label_tree(features, cluster_size: int = DEFAULT_CLUSTER_SIZE, levels:
         fewest = cluster_size * 2 ** (levels - 2) + 1
         raise TreeShapeError(f"--levels {levels}: {labels_num} labels in clusters of at most --cluster-size "
                              f"{cluster_size} allow {depth + 1} level(s) at most (this many levels needs more "
-                             f"than {fewest - 1} labels); lower --levels or --cluster-size")
+                             f"than {fewest - 1} labels); {_tree_shape_advice(labels_num, cluster_size, levels)}")
     leaves = leaf_clusters(features, depth, seed)
     depths = level_depths(depth, levels)
     children = []
