@@ -235,3 +235,19 @@ def test_a_run_in_use_is_refused_with_advice_that_fits_rescoring(tmp_path):
                                   "wait for the other rescoring/experiment on it to finish")
     assert not (run / TRANSFER_FILE).exists()
     assert rescore_run(run, TableVictim({"a": [0.9], "b": [0.1]}, ["x"]), progress=False).rows  # free again
+
+
+def test_nan_scores_from_a_victims_own_ranking_name_the_victim(tmp_path):
+    # A label tree ranks itself and said only "the model returned NaN or infinite scores": with
+    # several --rescore-with models the user could not tell which one was broken.
+    class BrokenTree(TableVictim):
+        def rank_labels(self, texts, labels, k):
+            raise NonFiniteScoresError("the model returned NaN or infinite scores")
+
+        def describe(self):
+            return "broken-tree-victim"
+
+    victim = BrokenTree({"a": [0.9, 0.1], "b": [0.1, 0.2]}, ["x", "y"])
+    run = hand_run(tmp_path / "run", [hand_row(0, "positive-targeted", "x", "a", "b")])
+    with pytest.raises(NonFiniteScoresError, match="broken-tree-victim returned non-finite scores"):
+        rescore_run(run, victim, progress=False)

@@ -155,6 +155,8 @@ def transfer_rows(wrapper, results: Sequence[dict], model: str, identity: Option
 def _target_ranks(wrapper, texts: Sequence[str], columns: Sequence[Optional[int]],
                   batch_size: int) -> List[Optional[int]]:
     """Each text's rank of its own label column (None where the label is unknown), ranked in batches."""
+    from ..metrics.ranking import NonFiniteScoresError
+    from ..model_wrappers.base import non_finite_message
     from ..training.evaluation import length_sorted_batches
 
     ranks: List[Optional[int]] = [None] * len(texts)
@@ -166,7 +168,10 @@ def _target_ranks(wrapper, texts: Sequence[str], columns: Sequence[Optional[int]
         # The ranks every other part of the package uses: the wrapper's own rank_labels
         # (NaN/inf: NonFiniteScoresError, naming the model).
         asked = sorted({columns[row] for row in rows})
-        ranking = wrapper.rank_labels([texts[row] for row in rows], asked, 1)
+        try:
+            ranking = wrapper.rank_labels([texts[row] for row in rows], asked, 1)
+        except NonFiniteScoresError:  # a wrapper's own message may not say which model it is
+            raise NonFiniteScoresError(non_finite_message(wrapper)) from None
         column_of = {label: column for column, label in enumerate(asked)}
         for i, row in enumerate(rows):
             ranks[row] = int(ranking.ranks[i, column_of[columns[row]]])
