@@ -57,7 +57,7 @@ import torch
 from ..errors import CheckpointError
 from ..metrics.ranking import NonFiniteScoresError, stable_top_k
 from ..models.attentionxml import AttentionXMLConfig, AttentionXMLNetwork, config_from_state_dict
-from ..models.attentionxml_tree import DEFAULT_TOP, AttentionXMLTree
+from ..models.attentionxml_tree import DEFAULT_TOP, AttentionXMLTree, cluster_of_label
 from ..models.tokenization import DEFAULT_MAX_LENGTH, AttentionXMLTokenizer, load_vocab, save_vocab
 from .attentionxml import (AttentionXMLFamily, read_state_dict, find_vocab_and_labels, read_label_list,
                            read_original_labels)
@@ -591,26 +591,13 @@ def _consecutive_children(clusters, sizes, level: int, cluster_files) -> List[np
     if below % sizes[level]:
         raise CheckpointError(f"{where}, its {sizes[level]} clusters do not divide the next level's {below} nodes")
     k = below // sizes[level]
-    here = _node_of_label(clusters[level], labels_num, path)
-    there = _node_of_label(clusters[level + 1], labels_num, cluster_files[level + 1])
+    here = cluster_of_label(clusters[level], labels_num, path)
+    there = cluster_of_label(clusters[level + 1], labels_num, cluster_files[level + 1])
     # Each label's node one level down must be a child of its node here.
     if not np.array_equal(here >= 0, there >= 0) or not np.array_equal(here[here >= 0], there[here >= 0] // k):
         raise CheckpointError(f"{where}, they do not match {Path(cluster_files[level + 1]).name} (node j's "
                               f"labels must be those of nodes {k}j..{k}j+{k - 1} one level down)")
     return [np.arange(j * k, (j + 1) * k, dtype=np.int64) for j in range(sizes[level])]
-
-
-def _node_of_label(groups: Sequence[np.ndarray], labels_num: int, path) -> np.ndarray:
-    node = np.full(labels_num, -1, dtype=np.int64)
-    for index, group in enumerate(groups):
-        bad = group[(group < 0) | (group >= labels_num)]
-        if len(bad):
-            raise CheckpointError(f"{path}: index {int(bad[0])} is out of range: there are {labels_num} labels "
-                                  f"(0 to {labels_num - 1})")
-        if (node[group] >= 0).any():
-            raise CheckpointError(f"{path}: label {int(group[node[group] >= 0][0])} is in two clusters")
-        node[group] = index
-    return node
 
 
 # ---------------------------------------------------------------- finding trees

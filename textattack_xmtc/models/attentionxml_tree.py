@@ -54,6 +54,32 @@ def children_table(children: Sequence[np.ndarray], pad: int) -> torch.Tensor:
     return torch.from_numpy(table)
 
 
+def cluster_of_label(groups: Sequence[np.ndarray], labels_num: int, source) -> np.ndarray:
+    """For each of ``labels_num`` labels (or nodes), the index of the group holding it; -1 for none.
+
+    A ``CheckpointError`` naming ``source`` refuses an index outside 0..labels_num - 1 and a label
+    in two groups (a tree gives every label one parent). Callers decide whether a label in no
+    group is an error.
+
+    Usage::
+
+        cluster_of_label([np.array([2, 0]), np.array([1])], 3, "clusters.npy")   # [0, 1, 0]
+    """
+    from ..errors import CheckpointError
+
+    owner = np.full(labels_num, -1, dtype=np.int64)
+    for index, group in enumerate(groups):
+        group = np.asarray(group)
+        bad = group[(group < 0) | (group >= labels_num)]
+        if len(bad):
+            raise CheckpointError(f"{source}: index {int(bad[0])} is out of range: there are {labels_num} "
+                                  f"labels (0 to {labels_num - 1}; in group {index})")
+        if (owner[group] >= 0).any():
+            raise CheckpointError(f"{source}: label {int(group[owner[group] >= 0][0])} is in two clusters")
+        owner[group] = index
+    return owner
+
+
 def parent_index(table: torch.Tensor, children_num: int) -> torch.Tensor:
     """For each of ``children_num`` nodes, the row of ``table`` (children_table) holding it; -1 for none."""
     parents = torch.full((children_num,), -1, dtype=torch.long)
@@ -204,4 +230,4 @@ def _path_factor(probabilities: torch.Tensor, nodes: torch.Tensor, positional: b
     return torch.where(nodes >= 0, factor, torch.zeros_like(factor))
 
 
-__all__ = ["DEFAULT_TOP", "AttentionXMLTree", "children_table", "parent_index"]
+__all__ = ["DEFAULT_TOP", "AttentionXMLTree", "children_table", "cluster_of_label", "parent_index"]

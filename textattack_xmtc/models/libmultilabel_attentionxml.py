@@ -65,7 +65,7 @@ import torch
 
 from ..errors import CheckpointError
 from .attentionxml import AttentionXMLNetwork, config_from_state_dict
-from .attentionxml_tree import AttentionXMLTree
+from .attentionxml_tree import AttentionXMLTree, cluster_of_label
 from .state_dicts import check_finite
 
 PAD_TOKEN = "<pad>"
@@ -206,16 +206,7 @@ def libmultilabel_tree(state_0: Mapping[str, torch.Tensor], state_1: Mapping[str
         raise CheckpointError(f"{sources[2]}: {len(clusters)} clusters, but {sources[0]} scores "
                               f"{level_0.config.labels_num} (network.attention.attention.weight rows); "
                               f"the files do not belong together")
-    owner = np.full(labels_num, -1, dtype=np.int64)
-    for index, group in enumerate(clusters):
-        group = np.asarray(group)
-        bad = group[(group < 0) | (group >= labels_num)]
-        if len(bad):
-            raise CheckpointError(f"{sources[2]}: label {int(bad[0])} of cluster {index} is out of range: "
-                                  f"{sources[1]} scores {labels_num} labels")
-        if (owner[group] >= 0).any():
-            raise CheckpointError(f"{sources[2]}: label {int(group[owner[group] >= 0][0])} is in two clusters")
-        owner[group] = index
+    owner = cluster_of_label(clusters, labels_num, sources[2])
     if (owner < 0).any():  # a label in no cluster is never scored: every answer about it would be wrong
         raise CheckpointError(f"{sources[2]}: label {int(np.flatnonzero(owner < 0)[0])} is in no cluster "
                               f"({int((owner < 0).sum())} of {labels_num} labels are); the file is damaged "
