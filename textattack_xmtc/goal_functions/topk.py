@@ -249,7 +249,7 @@ class TopKGoalFunction(GoalFunction):
                 return _checked_ranking(self.model.rank_labels(texts, labels, k), len(texts), len(labels), k,
                                         self.model)
             return rank_from_scores(checked_scores(self.model(texts), len(texts), self.model), labels, k)
-        except NonFiniteScoresError:
+        except NonFiniteScoresError:  # any wrapper's own error may not say which model it is
             raise NonFiniteScoresError(non_finite_message(self.model)) from None
 
     def _count_labels(self, text: Sequence) -> int:

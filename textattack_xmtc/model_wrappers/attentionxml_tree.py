@@ -61,7 +61,7 @@ from ..models.attentionxml_tree import DEFAULT_TOP, AttentionXMLTree, cluster_of
 from ..models.tokenization import DEFAULT_MAX_LENGTH, AttentionXMLTokenizer, load_vocab, save_vocab
 from .attentionxml import (AttentionXMLFamily, read_state_dict, find_vocab_and_labels, read_label_list,
                            read_original_labels)
-from .base import LabelRanking, score_distinct
+from .base import LabelRanking, non_finite_message, score_distinct
 from .saved import (SAVED_MODEL_FILE, positive_int_field, read_metadata, resolve_labels, save_state_dict,
                     start_saved_directory, write_metadata)
 
@@ -72,6 +72,7 @@ _LEVEL = re.compile(r"^(?P<prefix>.+)-Level-(?P<level>\d+)$")
 _CLUSTER = re.compile(r"^(?P<prefix>.+)-cluster-Level-(?P<level>\d+)\.npy$")
 _SPLIT_ATTENTION = re.compile(r"^AttentionWeights\.emb\.(?P<group>\d+)\.weight$")
 NETWORK_PREFIX = "Network."
+ARCHITECTURE = "attentionxml-tree"  # in xmtc_model.json of saved trees
 
 
 class AttentionXMLTreeWrapper(AttentionXMLFamily):
@@ -148,9 +149,10 @@ class AttentionXMLTreeWrapper(AttentionXMLFamily):
         with torch.inference_mode():
             candidates, scores, paths = self.model.beam_with_paths(input_ids, asked if len(asked) else None)
         real = candidates < len(self.labels)
-        if bool(torch.isnan(scores).any()) or not bool(torch.isfinite(scores[real]).all()) or (
+        # Pads are -inf by construction; a NaN or inf anywhere else is a broken model.
+        if not bool(torch.isfinite(scores[real]).all()) or (
                 paths is not None and not bool(torch.isfinite(paths).all())):
-            raise NonFiniteScoresError("the model returned NaN or infinite scores")
+            raise NonFiniteScoresError(non_finite_message(self))
         # Columns in label order, so that stable_top_k's ties by column are ties by label index.
         candidates, order = candidates.sort(dim=1)
         scores = scores.gather(1, order)
@@ -271,7 +273,7 @@ class AttentionXMLTreeWrapper(AttentionXMLFamily):
 
     # ------------------------------------------------------------ saved-model directories
 
-    architecture = "attentionxml-tree"  # in xmtc_model.json of its saved directories (ARCHITECTURE below)
+    architecture = ARCHITECTURE  # in xmtc_model.json of its saved directories
 
     def save(self, directory: PathLike) -> None:
         """Write ``xmtc_model.json``, ``labels.txt``, ``vocab.npy``, ``level-<i>.pt`` and ``children-<i>.npy``.
@@ -345,7 +347,6 @@ class AttentionXMLTreeWrapper(AttentionXMLFamily):
 
 # ---------------------------------------------------------------- saved directories
 
-ARCHITECTURE = "attentionxml-tree"
 TREE_LABELS_FILE = "labels.txt"
 TREE_VOCAB_FILE = "vocab.npy"
 

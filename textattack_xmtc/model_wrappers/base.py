@@ -77,9 +77,6 @@ class LabelRanking(NamedTuple):
         index = torch.as_tensor(list(positions), dtype=torch.long, device=self.scores.device)
         return self._replace(scores=self.scores.index_select(1, index), ranks=self.ranks.index_select(1, index))
 
-    def to(self, device: Union[str, torch.device]) -> "LabelRanking":
-        return LabelRanking(*(tensor.to(device) for tensor in self))
-
 
 def rank_from_scores(scores: torch.Tensor, labels: Sequence[int], k: int) -> LabelRanking:
     """The :class:`LabelRanking` of dense ``[B, L]`` scores, on their device (the dense victims' answer).

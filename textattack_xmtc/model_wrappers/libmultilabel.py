@@ -53,6 +53,7 @@ from ..models.libmultilabel_attentionxml import (DEFAULT_BEAM_WIDTH, DEFAULT_MAX
 from ..models.attentionxml_tree import AttentionXMLTree
 from ..models.restricted_unpickling import RestrictedUnpickler, Refused, load_checkpoint, load_plain_pickle
 from .attentionxml_tree import AttentionXMLTreeWrapper
+from .saved import positive_int_field
 
 PathLike = Union[str, os.PathLike]
 
@@ -122,14 +123,15 @@ class LibMultiLabelAttentionXMLWrapper(AttentionXMLTreeWrapper):
         checkpoints = [load_checkpoint(run_dir / file, what=_WHAT) for file in LEVEL_FILES]
         states = [_state_dict(checkpoint, run_dir / file) for checkpoint, file in zip(checkpoints, LEVEL_FILES)]
         clusters = _clusters(run_dir, checkpoints[0])
-        beam_width = top if top is not None else _positive(config, "beam_width", DEFAULT_BEAM_WIDTH, run_dir)
+        log_file = run_dir / LOG_FILE
+        beam_width = top if top is not None else positive_int_field(config, "beam_width", log_file, DEFAULT_BEAM_WIDTH)
         tree = libmultilabel_tree(states[0], states[1], clusters, beam_width,
                                   sources=tuple(str(run_dir / file) for file in LEVEL_FILES + (CLUSTER_FILE,)))
         if labels is None:
             labels = _label_names(checkpoints[1], run_dir / LEVEL_FILES[1])
         word_dict = read_word_dict(run_dir / WORD_DICT_FILE)
-        length = max_length if max_length is not None else _positive(config, "max_seq_length",
-                                                                       DEFAULT_MAX_SEQ_LENGTH, run_dir)
+        length = max_length if max_length is not None else positive_int_field(config, "max_seq_length", log_file,
+                                                                              DEFAULT_MAX_SEQ_LENGTH)
         tokenizer = LibMultiLabelTokenizer(word_dict, max_length=length, source=str(run_dir / WORD_DICT_FILE))
         wrapper = cls(tree, tokenizer, labels, source=name or str(run_dir),
                       training={"origin": "LibMultiLabel", "weights": str(run_dir)})
@@ -151,13 +153,6 @@ def read_run_config(path: PathLike) -> dict:
     if not isinstance(config, dict):
         raise CheckpointError(f"{path}: 'config' is a {type(config).__name__}, expected an object")
     return config
-
-
-def _positive(config: dict, key: str, default: int, run_dir: Path) -> int:
-    value = config.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise CheckpointError(f"{run_dir / LOG_FILE}: config.{key} must be a positive integer, got {value!r}")
-    return value
 
 
 def read_word_dict(path: PathLike) -> dict:

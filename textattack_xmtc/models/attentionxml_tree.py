@@ -154,7 +154,9 @@ class AttentionXMLTree(nn.Module):
         top = self.top if top is None else top
         ancestors = self.path(labels) if labels is not None else None
         logits = self.levels[0](input_ids)
-        paths = None if ancestors is None else _path_factor(torch.sigmoid(logits), ancestors[0])
+        paths = None
+        if ancestors is not None:
+            paths = _path_factor(torch.sigmoid(logits)[:, ancestors[0].clamp(min=0)], ancestors[0])
         # The original takes the top logits, then the sigmoid: the same choice, exact scores.
         kept_logits, kept = logits.topk(min(top, logits.shape[1]), dim=1)
         kept_scores = torch.sigmoid(kept_logits)
@@ -165,14 +167,13 @@ class AttentionXMLTree(nn.Module):
             candidates = table[kept].reshape(kept.shape[0], -1)  # [B, kept x widest]
             pad = candidates == self.sizes[level]
             parent_scores = kept_scores.repeat_interleave(width, dim=1)
-            asked = None
             if ancestors is not None:
                 nodes = ancestors[level]
                 asked = torch.where(nodes >= 0, nodes, torch.full_like(nodes, self.sizes[level]))
                 asked = asked.unsqueeze(0).expand(candidates.shape[0], -1)
                 probabilities = torch.sigmoid(self.levels[level](input_ids, torch.cat([candidates, asked], dim=1)))
                 probabilities, asked_probabilities = probabilities.split([candidates.shape[1], asked.shape[1]], 1)
-                paths = paths * _path_factor(asked_probabilities, nodes, positional=True)
+                paths = paths * _path_factor(asked_probabilities, nodes)
             else:
                 probabilities = torch.sigmoid(self.levels[level](input_ids, candidates))
             # Pads get -inf outright: sigmoid(logit) x -inf is NaN when the sigmoid underflows to 0.
@@ -213,21 +214,15 @@ class AttentionXMLTree(nn.Module):
         total = None
         for level, nodes in enumerate(self.path(labels)):
             unique, inverse = torch.unique(nodes.clamp(min=0), return_inverse=True)
-            probabilities = torch.sigmoid(self.levels[level](input_ids, unique))[:, inverse]
-            probabilities = torch.where(nodes >= 0, probabilities, torch.zeros_like(probabilities))
-            total = probabilities if total is None else total * probabilities
+            factor = _path_factor(torch.sigmoid(self.levels[level](input_ids, unique))[:, inverse], nodes)
+            total = factor if total is None else total * factor
         return total
 
 
-def _path_factor(probabilities: torch.Tensor, nodes: torch.Tensor, positional: bool = False) -> torch.Tensor:
-    """One level's factor of each asked label's path product: the probability of its ancestor ``nodes``
-    (-1: none, factor 0). ``probabilities`` is ``[B, n_level]`` (indexed by node) or, ``positional``,
-    ``[B, len(nodes)]`` (column j for ``nodes[j]``)."""
-    if positional:
-        factor = probabilities
-    else:
-        factor = probabilities[:, nodes.clamp(min=0)]
-    return torch.where(nodes >= 0, factor, torch.zeros_like(factor))
+def _path_factor(probabilities: torch.Tensor, nodes: torch.Tensor) -> torch.Tensor:
+    """One level's factor of each label's path product: ``probabilities`` ``[B, len(nodes)]`` (column j
+    is the probability of ancestor ``nodes[j]``), 0 where a label has no ancestor there (``nodes[j] == -1``)."""
+    return torch.where(nodes >= 0, probabilities, torch.zeros_like(probabilities))
 
 
 __all__ = ["DEFAULT_TOP", "AttentionXMLTree", "children_table", "cluster_of_label", "parent_index"]

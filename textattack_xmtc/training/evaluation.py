@@ -85,18 +85,15 @@ def stream_top_k(wrapper, texts: Sequence[str], k: int, batch_size: int = 128, p
     ranked = np.zeros((len(texts), width), dtype=np.int64)
     name = model_name or getattr(wrapper, "source", "") or type(wrapper).__name__
 
-    def top(batch: List[str]) -> np.ndarray:
-        try:
-            labels = wrapper.rank_labels(batch, [], width).top_labels.cpu().numpy()
-            # A tree's pads (index L) must not meet the unknown test labels numbered from L on.
-            return np.where(labels < len(wrapper.labels), labels, -1)
-        except NonFiniteScoresError:
-            bad = next(i for i, text in enumerate(batch) if not _finite(wrapper, text))
-            raise NonFiniteScoresError(f"model {name} gave NaN or infinite scores for document "
-                                       f"{texts.index(batch[bad]) + 1} (its weights or inputs are broken)") from None
-
     for rows in length_sorted_batches(texts, batch_size, progress):
-        ranked[rows] = top([texts[i] for i in rows])
+        try:
+            labels = wrapper.rank_labels([texts[i] for i in rows], [], width).top_labels.cpu().numpy()
+        except NonFiniteScoresError:
+            bad = next(int(i) for i in rows if not _finite(wrapper, texts[i]))
+            raise NonFiniteScoresError(f"model {name} gave NaN or infinite scores for document {bad + 1} "
+                                       f"(its weights or inputs are broken)") from None
+        # A tree's pads (index L) must not meet the unknown test labels numbered from L on.
+        ranked[rows] = np.where(labels < len(wrapper.labels), labels, -1)
     return ranked
 
 
