@@ -108,11 +108,11 @@ def tree_children(sizes: Sequence[int]) -> List[List[np.ndarray]]:
 
 def synthetic_vocabulary(size: int, seed: int = 0, pool: int = 50_000) -> List[str]:
     """``<PAD>``, ``<UNK>`` and ``size - 2`` random alphabetic non-stopword words of GloVe's top ``pool``."""
-    from textattack_xmtc.glove import load_glove
+    from textattack_xmtc.glove import glove_words
     from textattack_xmtc.transformations import paper_stopwords
 
     stopwords = paper_stopwords()
-    words, _ = load_glove()
+    words = glove_words(pool)  # not load_glove(): a real victim's process holds no GloVe vectors
     eligible = [word for word in words[:pool] if word.isalpha() and word.isascii() and len(word) > 2
                 and word not in stopwords]
     if size - 2 > len(eligible):

@@ -59,6 +59,38 @@ def test_large_inference_inputs_go_through_onednn_with_the_same_numbers(relu, on
     torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.parametrize("multiple", [1, 8])
+def test_shapes_are_rounded_to_few_sizes_never_less_and_at_most_an_eighth_more(multiple):
+    values = range(1, 5000)
+    up = [kernels.shape_bucket(value, multiple) for value in values]
+    down = [kernels.shape_bucket(value, multiple, down=True) for value in values]
+    assert all(value <= bucket and bucket % multiple == 0 for value, bucket in zip(values, up))
+    assert all(bucket <= value and bucket % multiple == 0 for value, bucket in zip(values, down))
+    assert all(bucket <= value * 1.125 for value, bucket in zip(values, up) if value >= 8 * multiple)
+    assert all(bucket >= value * 0.875 for value, bucket in zip(values, down) if value >= 8 * multiple)
+    assert len(set(up)) < 110 and set(down) - {0} <= set(up)  # 5,000 values, about 8 sizes per octave
+
+
+@needs_onednn
+def test_odd_row_counts_reach_onednn_rounded_and_come_back_unpadded(monkeypatch):
+    rows_seen = []
+    fused = torch.ops.mkldnn._linear_pointwise
+
+    class Spy:
+        @staticmethod
+        def _linear_pointwise(inputs, *args):
+            rows_seen.append(inputs.shape[0])
+            return fused(inputs, *args)
+
+    monkeypatch.setattr(kernels.torch.ops, "mkldnn", Spy)
+    inputs, weight, bias = _inputs(kernels.ONEDNN_MIN_ROWS + 1)  # [257, 3, 32]: 771 rows
+    with torch.inference_mode():
+        got = kernels.linear(inputs, weight, bias, relu=True)
+    assert rows_seen == [kernels.shape_bucket(771)] and rows_seen[0] > 771
+    assert got.shape == (257, 3, 48)
+    torch.testing.assert_close(got, torch.relu(F.linear(inputs, weight, bias)), rtol=1e-5, atol=1e-5)
+
+
 @needs_onednn
 def test_a_transposed_input_is_read_as_its_values(onednn_calls):
     inputs, weight, bias = _inputs(kernels.ONEDNN_MIN_ROWS)

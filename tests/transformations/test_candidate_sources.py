@@ -139,7 +139,7 @@ def small_table_cache(tmp_path, monkeypatch):
 def test_the_table_holds_each_word_s_nearest_neighbours_and_is_reused_from_disk(small_table_cache, monkeypatch):
     table = glove_neighbours.neighbour_table(2000, depth=64)
     assert table.shape == (2000, 64) and (table[:, 0] == range(2000)).all()
-    words, _, unit = glove_neighbours._neighbour_index(2000)
+    unit = glove_neighbours._unit_vectors(2000)
     for word in (5, 777, 1999):
         cosines = (unit.double() @ unit[word].double()).numpy()
         row = cosines[table[word].astype(int)]
@@ -148,8 +148,15 @@ def test_the_table_holds_each_word_s_nearest_neighbours_and_is_reused_from_disk(
         assert row[-1] >= outside.max() - 1e-6  # nothing closer was left out
     assert list(small_table_cache.glob("*.npy"))
     glove_neighbours.neighbour_table.cache_clear()
-    monkeypatch.setattr(glove_neighbours, "_build_table", lambda *args: pytest.fail("built again"))
-    assert np.array_equal(glove_neighbours.neighbour_table(2000, depth=64), table)
+    with monkeypatch.context() as patched:
+        patched.setattr(glove_neighbours, "_build_table", lambda *args: pytest.fail("built again"))
+        assert np.array_equal(glove_neighbours.neighbour_table(2000, depth=64), table)
+    # Candidates from the cached table need no vectors in memory.
+    glove_neighbours.neighbour_table(2000)  # the depth the candidate source reads, cached on disk
+    glove_neighbours.neighbour_table.cache_clear()
+    glove_neighbours._unit_vectors.cache_clear()
+    monkeypatch.setattr(glove_neighbours, "_unit_vectors", lambda *args: pytest.fail("vectors loaded"))
+    assert WordSwapGloVeNeighbours(max_candidates=8, vocabulary_size=2000)._get_replacement_words("profit")
 
 
 def test_a_damaged_table_file_is_rebuilt_with_a_warning(small_table_cache, caplog):
@@ -162,7 +169,8 @@ def test_a_damaged_table_file_is_rebuilt_with_a_warning(small_table_cache, caplo
 
 
 def test_candidates_from_the_table_equal_a_search_for_the_word_alone(small_table_cache):
-    words, index_of, unit = glove_neighbours._neighbour_index(2000)
+    words, index_of = glove_neighbours._neighbour_index(2000)
+    unit = glove_neighbours._unit_vectors(2000)
     for fill, pool_size in ((False, 48 + 1), (True, 3 * 48 + 20)):  # the word itself comes first
         from_table = WordSwapGloVeNeighbours(max_candidates=48, vocabulary_size=2000, fill=fill)
         for word in ("profit", "shares", "Market", "rose"):
@@ -189,3 +197,26 @@ def test_glove_candidates_are_cached_for_a_bounded_number_of_words(monkeypatch):
         swap._get_replacement_words(word)
     assert list(swap._cache) == ["market", "wheat", "bank"]
     assert swap._get_replacement_words("profit") == first  # computed again, the same candidates
+
+
+def test_the_candidate_words_are_glove_s_first_and_read_from_a_cached_copy_after_the_first_time(
+        small_table_cache, monkeypatch, caplog):
+    from textattack_xmtc import glove
+
+    expected = glove.load_glove()[0][:2000]
+    assert glove_neighbours._vocabulary(2000) == expected
+    path, = small_table_cache.glob("glove-6b-50d-words-2000.json")
+    with monkeypatch.context() as patched:
+        patched.setattr(glove, "glove_words", lambda count=None: pytest.fail("read from the parquet file again"))
+        assert glove_neighbours._vocabulary(2000) == expected
+    path.write_text('{"not": "a list"', encoding="utf-8")  # damaged: read again, with a warning
+    assert glove_neighbours._vocabulary(2000) == expected
+    assert str(path) in caplog.text
+
+
+def test_glove_vectors_of_the_first_words_equal_the_full_table_s_rows():
+    from textattack_xmtc import glove
+
+    first = glove.glove_vectors(1000)
+    assert first.flags["C_CONTIGUOUS"] and first.dtype == np.float32 and first.shape == (1000, 50)
+    assert np.array_equal(first, glove.load_glove()[1][:1000])

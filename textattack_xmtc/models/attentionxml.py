@@ -39,7 +39,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from ..errors import CheckpointError
 from .fields import typed_fields
-from .kernels import linear
+from .kernels import linear, shape_bucket
 from .state_dicts import state_dict_problems
 from .tokenization import PAD_ID
 
@@ -136,8 +136,8 @@ class BiLSTMEncoder(nn.Module):
     min_shared_fraction: float = 0.25
     # oneDNN builds (and caches) an LSTM kernel per input shape, ~0.5 ms each time a
     # shape is new: far more than the steps it runs. The shared path therefore runs
-    # only shapes whose batch and step counts are multiples of this, so that an
-    # attack's few hundred distinct shapes are each built once.
+    # only batch and step counts from kernels.shape_bucket (multiples of this, at most
+    # 8 sizes per octave), so that an attack's shapes are few and each built once.
     shape_multiple: int = 8
 
     def __init__(self, input_size: int, hidden_size: int, layers_num: int, dropout: float):
@@ -174,8 +174,8 @@ class BiLSTMEncoder(nn.Module):
         hidden = h0.shape[-1]
         # The shared heads run alone and end where the rows take over, so they are
         # shortened to a multiple rather than padded (padding would move their end).
-        prefix -= prefix % self.shape_multiple
-        suffix -= suffix % self.shape_multiple
+        prefix = shape_bucket(prefix, self.shape_multiple, down=True)
+        suffix = shape_bucket(suffix, self.shape_multiple, down=True)
         states = embedded.new_empty((batch, total, 2 * hidden))
         forward = self._run_shared(embedded[:1, :prefix], embedded[:, prefix:], h0[0:1, :1], c0[0:1, :1], 0)
         states[:, :prefix, :hidden], states[:, prefix:, :hidden] = forward
@@ -202,8 +202,8 @@ class BiLSTMEncoder(nn.Module):
             head_states, h, c = _lstm_direction(head, h, c, weights)
         batch, steps, _ = rest.shape
         # Rows and steps appended at the end change nothing before them.
-        padded = rest.new_zeros((_round_up(batch, self.shape_multiple), _round_up(steps, self.shape_multiple),
-                                 rest.shape[2]))
+        padded = rest.new_zeros((shape_bucket(batch, self.shape_multiple),
+                                 shape_bucket(steps, self.shape_multiple), rest.shape[2]))
         padded[:batch, :steps] = rest
         rows = padded.shape[0]
         rest_states = _lstm_direction(padded, h.expand(-1, rows, -1).contiguous(),
@@ -239,10 +239,6 @@ def _lstm_direction(inputs: torch.Tensor, h: torch.Tensor, c: torch.Tensor,
     # torch.lstm is the op nn.LSTM itself calls: has_biases, num_layers, dropout, train,
     # bidirectional, batch_first ("train" only switches dropout between layers: none here).
     return torch.lstm(inputs, (h, c), weights, True, 1, 0.0, False, False, True)
-
-
-def _round_up(value: int, multiple: int) -> int:
-    return -(-value // multiple) * multiple
 
 
 def _common_prefix_length(ids: torch.Tensor, limit: int) -> int:

@@ -41,7 +41,9 @@ def antonyms() -> Dict[str, FrozenSet[str]]:
     return {word: frozenset(others) for word, others in table.items()}
 
 
-@functools.lru_cache(maxsize=100_000)
+# Bounded: a long run meets tens of thousands of candidate words (100,000 entries held
+# ~35 MB); a new word's candidates are computed once and then cached by their source.
+@functools.lru_cache(maxsize=8192)
 def word_forms(word: str) -> FrozenSet[str]:
     """The word and its lemmas ("rose" -> {"rose", "rise"}), so that antonym pairs
     listed for one inflection ("rise"/"fell") also catch the others ("rose"/"fell")."""

@@ -20,6 +20,7 @@ Usage::
 from __future__ import annotations
 
 import functools
+import json
 from collections import OrderedDict
 import logging
 from typing import FrozenSet, List, Optional, Tuple
@@ -43,15 +44,52 @@ logger = logging.getLogger(__name__)
 
 
 @functools.lru_cache(maxsize=4)
-def _neighbour_index(vocabulary_size: int) -> Tuple[List[str], dict, torch.Tensor]:
-    from ..glove import load_glove
+def _neighbour_index(vocabulary_size: int) -> Tuple[List[str], dict]:
+    """GloVe's first ``vocabulary_size`` words and each word's row."""
+    words = _vocabulary(vocabulary_size)
+    return words, {word: i for i, word in enumerate(words)}
 
-    words, vectors = load_glove()
-    words, vectors = list(words[:vocabulary_size]), vectors[:vocabulary_size]
+
+@functools.lru_cache(maxsize=2)
+def _unit_vectors(vocabulary_size: int) -> torch.Tensor:
+    """``[V, 50]`` unit-length GloVe vectors of those words: needed only to build the table,
+    for ``min_cosine`` and beyond the table's depth, so an attack from the cached table
+    never holds them."""
+    from ..glove import glove_vectors
+
+    vectors = glove_vectors(len(_neighbour_index(vocabulary_size)[0]))
     unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True).clip(min=1e-8)
     # A torch tensor, not a numpy array: numpy's OpenBLAS threads keep spinning after
     # each product and slowed the victim's torch threads by 1.7x on a 2-core machine.
-    return words, {word: i for i, word in enumerate(words)}, torch.from_numpy(unit.astype(np.float32))
+    return torch.from_numpy(unit.astype(np.float32, copy=False))
+
+
+def _vocabulary(size: int) -> List[str]:
+    """GloVe's ``size`` most frequent words, from a small cached copy once it exists.
+
+    Reading them from the wheel's parquet file leaves ~30 MB in pyarrow's memory pool
+    for the rest of the process; the cached JSON list costs what the words cost.
+    """
+    from ..glove import glove_words
+
+    path = cache_dir() / f"glove-6b-50d-words-{size}.json"
+    try:
+        words = json.loads(path.read_text(encoding="utf-8"))
+        if isinstance(words, list) and words and all(isinstance(word, str) for word in words) \
+                and len(words) <= size:
+            return words
+        logger.warning("%s does not hold a list of at most %d words: reading them again", path, size)
+    except FileNotFoundError:
+        pass
+    except (OSError, ValueError) as error:
+        logger.warning("%s is unreadable (%s): reading the words again", path, error)
+    words = glove_words(size)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomically(path, json.dumps(words))
+    except OSError as error:
+        logger.warning("could not cache the GloVe words at %s (%s)", path, error)
+    return words
 
 
 def nearest_neighbours(unit: torch.Tensor, rows: torch.Tensor, count: int) -> np.ndarray:
@@ -78,11 +116,12 @@ def neighbour_table(vocabulary_size: int, depth: int = TABLE_DEPTH) -> np.ndarra
 
         table = neighbour_table(50_000)   # table[i, 0] == i
     """
-    words, _, unit = _neighbour_index(vocabulary_size)
+    words, _ = _neighbour_index(vocabulary_size)
     vocabulary_size, depth = len(words), min(depth, len(words))
     path = cache_dir() / f"glove-6b-50d-neighbours-{vocabulary_size}x{depth}.npy"
     try:
-        table = np.load(path, allow_pickle=False)
+        # Memory-mapped: an attack reads a few hundred rows, not the whole 25 MB.
+        table = np.load(path, mmap_mode="r", allow_pickle=False)
         if table.shape == (vocabulary_size, depth):
             return table
         logger.warning("%s holds a table of shape %s, not %s: building it again",
@@ -91,7 +130,7 @@ def neighbour_table(vocabulary_size: int, depth: int = TABLE_DEPTH) -> np.ndarra
         pass
     except (OSError, ValueError) as error:
         logger.warning("%s is unreadable (%s): building it again", path, error)
-    table = _build_table(unit, depth)
+    table = _build_table(_unit_vectors(vocabulary_size), depth)
     _save_atomically(path, table)
     return table
 
@@ -166,7 +205,7 @@ class WordSwapGloVeNeighbours(WordSwap):
             # A single letter is mostly a piece of an abbreviation ("U.S." reads as "U", "S"),
             # and its GloVe neighbours are noise ("u" -> "allah").
             return []
-        words, index_of, unit = _neighbour_index(self.vocabulary_size)
+        words, index_of = _neighbour_index(self.vocabulary_size)
         index = index_of.get(word.lower())
         if index is None:
             return []
@@ -176,8 +215,10 @@ class WordSwapGloVeNeighbours(WordSwap):
         if pool <= TABLE_DEPTH:
             nearest = neighbour_table(self.vocabulary_size)[index, :pool].astype(np.int64)
         else:  # more candidates than the table holds: search for this word alone
+            unit = _unit_vectors(self.vocabulary_size)
             nearest = nearest_neighbours(unit, unit[index:index + 1], pool)[0]
         if self.min_cosine is not None:
+            unit = _unit_vectors(self.vocabulary_size)
             cosines = torch.nn.functional.linear(unit[index:index + 1], unit[nearest])[0].numpy()
             nearest = nearest[cosines >= self.min_cosine]
         return clean_candidates(word, (words[i] for i in nearest), self.max_candidates, self.stopwords)
