@@ -85,8 +85,9 @@ def test_odd_row_counts_reach_onednn_rounded_and_come_back_unpadded(monkeypatch)
     monkeypatch.setattr(kernels.torch.ops, "mkldnn", Spy)
     inputs, weight, bias = _inputs(kernels.ONEDNN_MIN_ROWS + 1)  # [257, 3, 32]: 771 rows
     with torch.inference_mode():
-        got = kernels.linear(inputs, weight, bias, relu=True)
-    assert rows_seen == [kernels.shape_bucket(771)] and rows_seen[0] > 771
+        got = kernels.linear(inputs, weight, bias, relu=True, round_rows=True)
+        kernels.linear(inputs, weight, bias, relu=True)  # not asked: no padding copy
+    assert rows_seen == [kernels.shape_bucket(771), 771] and rows_seen[0] > 771
     assert got.shape == (257, 3, 48)
     torch.testing.assert_close(got, torch.relu(F.linear(inputs, weight, bias)), rtol=1e-5, atol=1e-5)
 
@@ -145,3 +146,33 @@ def test_attentionxml_scores_are_the_same_with_and_without_onednn(onednn_calls):
             reference = network(ids)
     assert len(onednn_calls) >= 2
     torch.testing.assert_close(fast, reference, rtol=1e-5, atol=1e-5)
+
+
+@needs_onednn
+def test_only_per_text_candidates_have_their_mlp_rows_rounded(monkeypatch):
+    """A tree level's candidates give thousands of row counts (one oneDNN kernel each): rounded;
+    a flat network's B x L rows are few, and the padding copy would cost 10-20%: left alone."""
+    rows_seen = []
+    fused = torch.ops.mkldnn._linear_pointwise
+
+    class Spy:
+        @staticmethod
+        def _linear_pointwise(inputs, *args):
+            rows_seen.append(inputs.shape[0])
+            return fused(inputs, *args)
+
+    torch.manual_seed(0)
+    config = AttentionXMLConfig(vocab_size=50, emb_size=8, hidden_size=6, layers_num=1, linear_size=[16],
+                                labels_num=40)
+    network = AttentionXMLNetwork(config).eval()
+    ids = torch.randint(2, 50, (13, 20))
+    candidates = torch.randint(0, 40, (13, 23))  # 299 rows
+    with torch.inference_mode():
+        reference = network(ids, candidates)
+        monkeypatch.setattr(kernels.torch.ops, "mkldnn", Spy)
+        per_text = network(ids, candidates)
+        flat = network(ids)  # 13 x 40 = 520 rows
+    # the tree path's MLP (two layers), then the flat path: its attention (13 x 20 positions) and MLP
+    assert rows_seen == [kernels.shape_bucket(299)] * 2 + [260] + [520] * 2 and kernels.shape_bucket(299) > 299
+    torch.testing.assert_close(per_text, reference, rtol=0, atol=0)
+    assert flat.shape == (13, 40)

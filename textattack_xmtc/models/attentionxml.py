@@ -313,10 +313,11 @@ class MLPLayers(nn.Module):
         for layer in list(self.linear) + [self.output]:
             nn.init.xavier_uniform_(layer.weight)
 
-    def forward(self, hidden: torch.Tensor) -> torch.Tensor:
+    def forward(self, hidden: torch.Tensor, round_rows: bool = False) -> torch.Tensor:
+        """Logits [..., L] of context vectors [..., L, d]; ``round_rows``: see ``kernels.linear``."""
         for layer in self.linear:
-            hidden = linear(hidden, layer.weight, layer.bias, relu=True)
-        return linear(hidden, self.output.weight, self.output.bias).squeeze(-1)
+            hidden = linear(hidden, layer.weight, layer.bias, relu=True, round_rows=round_rows)
+        return linear(hidden, self.output.weight, self.output.bias, round_rows=round_rows).squeeze(-1)
 
 
 #: Labels (or a tree level's per-text candidates) attended at once: bounds a batch's temporary memory.
@@ -362,13 +363,16 @@ class AttentionXMLNetwork(nn.Module):
         states = self.lstm(self.emb(input_ids), lengths.to(input_ids.device), input_ids)
         if labels is None and self.config.labels_num > CANDIDATE_CHUNK:
             labels = torch.arange(self.config.labels_num, device=input_ids.device)
+        # A tree level's per-text candidates give the MLP thousands of row counts, each a new
+        # oneDNN kernel kept in its cache (tens of MB over a long run): those rows are rounded.
+        round_rows = labels is not None and labels.dim() == 2
         if labels is not None and labels.shape[-1] > CANDIDATE_CHUNK:
             # Labels a chunk at a time: each logit depends on its own attention row alone, and the
             # [B, L, T] attention of a tree's 2,048 top clusters or 1,280 beam candidates would take
             # 100 MB and more at once (a flat network with 100,000 labels: gigabytes).
-            return torch.cat([self.linear(self.attention(states, mask, part))
+            return torch.cat([self.linear(self.attention(states, mask, part), round_rows)
                               for part in labels.split(CANDIDATE_CHUNK, dim=-1)], dim=1)
-        return self.linear(self.attention(states, mask, labels))
+        return self.linear(self.attention(states, mask, labels), round_rows)
 
     def load_checked_state_dict(self, state_dict: Mapping[str, torch.Tensor], source: str = "<state dict>") -> None:
         """Strict ``load_state_dict`` after a shape check whose error names ``source`` and the tensor.

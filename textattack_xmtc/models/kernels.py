@@ -31,11 +31,16 @@ ONEDNN_MIN_ROWS = 256
 
 
 def linear(inputs: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor] = None,
-           relu: bool = False) -> torch.Tensor:
-    """``F.linear(inputs, weight, bias)``, then ReLU if ``relu``; through oneDNN when that is faster."""
+           relu: bool = False, round_rows: bool = False) -> torch.Tensor:
+    """``F.linear(inputs, weight, bias)``, then ReLU if ``relu``; through oneDNN when that is faster.
+
+    ``round_rows`` pads the rows to a :func:`shape_bucket` size for oneDNN, for callers
+    whose row counts take thousands of values (a label tree's per-text candidates): the
+    padding copy costs 10-20% of the product, so callers with few shapes leave it off.
+    """
     if _onednn_applies(inputs, weight):
         rows = inputs.reshape(-1, inputs.shape[-1])
-        padded = shape_bucket(rows.shape[0])
+        padded = shape_bucket(rows.shape[0]) if round_rows else rows.shape[0]
         if padded > rows.shape[0]:  # a row's output depends on that row alone
             rows = torch.cat([rows, rows.new_zeros((padded - rows.shape[0], rows.shape[1]))])
         outputs = torch.ops.mkldnn._linear_pointwise(rows.contiguous(), weight, bias,
