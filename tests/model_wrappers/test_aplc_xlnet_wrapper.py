@@ -258,3 +258,24 @@ def test_wrapper_checks_labels_against_the_network(spiece):
     inputs = XLNetInputBuilder(load_xlnet_tokenizer(spiece), max_length=16)
     with pytest.raises(CheckpointError, match="7 labels"):
         APLCXLNetWrapper(network, inputs, LABELS[:7])
+
+
+def test_on_cpu_long_texts_go_through_in_fewer_rows_per_pass_with_the_same_scores(victim, monkeypatch):
+    """XLNet's [rows, heads, T, 2T] attention tensors outgrow the caches: rows x T^2 is capped on CPU."""
+    import textattack_xmtc.model_wrappers.aplc_xlnet as module
+
+    seen = []
+    hook = victim.model.register_forward_pre_hook(lambda module_, args, kwargs: seen.append(
+        tuple(kwargs["input_ids"].shape)), with_kwargs=True)
+    try:
+        together = victim(TEXTS)
+        longest = seen[-1][1]
+        monkeypatch.setattr(module, "CPU_ATTENTION_BUDGET", 2 * longest ** 2)  # two rows per pass
+        seen.clear()
+        capped = victim(TEXTS)
+    finally:
+        hook.remove()
+    assert [rows for rows, _ in seen] == [2] * (len(TEXTS) // 2) + [1] * (len(TEXTS) % 2)
+    torch.testing.assert_close(capped, together, atol=1e-5, rtol=0)
+    assert victim._rows_per_pass(10 ** 6, torch.device("cpu")) == 1  # never zero
+    assert victim._rows_per_pass(longest, torch.device("cuda")) == victim.batch_size  # GPUs keep the batch

@@ -69,14 +69,19 @@ LABELS_FILE = "labels.txt"
 TRAINING_ARGS_FILE = "training_args.bin"
 ORIGINAL_FILES = (CONFIG_FILE, WEIGHTS_FILE, SPIECE_FILE, LABELS_FILE)
 DEFAULT_BATCH_SIZE = 32
+# On CPU, texts per forward pass are capped so that rows x pieces^2 stays under this:
+# XLNet's relative attention builds [rows, heads, T, 2T] tensors, and once they outgrow
+# the caches a text costs more in a batch than alone (benchmarks/README.md: 32 texts of
+# 256 pieces took 1.6x the time per text of one or two; 8-16 texts of ~90 pieces were fastest).
+CPU_ATTENTION_BUDGET = 1 << 17
 
 
 class APLCXLNetWrapper(XMTCModelWrapper):
     """Wrap an :class:`APLCXLNet` and its SentencePiece inputs for TextAttack.
 
     ``__call__`` returns probabilities ``[B, L]`` on the model's device, in
-    the order of ``labels``; each chunk of ``batch_size`` texts is padded to
-    its own longest text. ``mixed_precision=True`` runs under
+    the order of ``labels``; each chunk of ``batch_size`` texts (fewer on CPU
+    for long texts: ``CPU_ATTENTION_BUDGET``) is padded to its own longest text. ``mixed_precision=True`` runs under
     ``torch.autocast`` (float16) on CUDA; it is ignored on CPU.
 
     ``get_grad`` differentiates ``grad_objective(probabilities [1, L]) -> scalar``
@@ -131,8 +136,14 @@ class APLCXLNetWrapper(XMTCModelWrapper):
     def _score_ids(self, sequences: List[List[int]]) -> torch.Tensor:
         self.model.eval()
         device = self.device
-        return torch.cat([self._score(sequences[start:start + self.batch_size], device)
-                          for start in range(0, len(sequences), self.batch_size)], dim=0)
+        rows = self._rows_per_pass(max(len(ids) for ids in sequences), device)
+        return torch.cat([self._score(sequences[start:start + rows], device)
+                          for start in range(0, len(sequences), rows)], dim=0)
+
+    def _rows_per_pass(self, pieces: int, device: torch.device) -> int:
+        if device.type != "cpu":
+            return self.batch_size
+        return max(1, min(self.batch_size, CPU_ATTENTION_BUDGET // max(1, pieces) ** 2))
 
     def _score(self, sequences: List[List[int]], device: torch.device) -> torch.Tensor:
         batch = {key: value.to(device) for key, value in pad_left(sequences).items()}
