@@ -149,9 +149,9 @@ def test_attentionxml_scores_are_the_same_with_and_without_onednn(onednn_calls):
 
 
 @needs_onednn
-def test_only_per_text_candidates_have_their_mlp_rows_rounded(monkeypatch):
+def test_only_label_subsets_have_their_rows_rounded(monkeypatch):
     """A tree level's candidates give thousands of row counts (one oneDNN kernel each): rounded;
-    a flat network's B x L rows are few, and the padding copy would cost 10-20%: left alone."""
+    a small flat network's rows are few, and the padding copy would cost 10-20%: left alone."""
     rows_seen = []
     fused = torch.ops.mkldnn._linear_pointwise
 
@@ -172,7 +172,12 @@ def test_only_per_text_candidates_have_their_mlp_rows_rounded(monkeypatch):
         monkeypatch.setattr(kernels.torch.ops, "mkldnn", Spy)
         per_text = network(ids, candidates)
         flat = network(ids)  # 13 x 40 = 520 rows
-    # the tree path's MLP (two layers), then the flat path: its attention (13 x 20 positions) and MLP
-    assert rows_seen == [kernels.shape_bucket(299)] * 2 + [260] + [520] * 2 and kernels.shape_bucket(299) > 299
+        network(ids, torch.arange(40))  # all labels asked for (as a wide network's chunks are): rounded
+        network(ids, torch.tensor([7]))  # one label (word ranking): not rounded
+    # the per-text path's MLP (two layers), then the flat path: its attention (13 x 20 positions) and
+    # MLP, then the asked-for labels: attention and MLP rounded
+    assert rows_seen == ([kernels.shape_bucket(299)] * 2 + [260] + [520] * 2
+                         + [kernels.shape_bucket(260)] + [kernels.shape_bucket(520)] * 2 + [260])
+    assert kernels.shape_bucket(299) > 299 and kernels.shape_bucket(260) > 260
     torch.testing.assert_close(per_text, reference, rtol=0, atol=0)
     assert flat.shape == (13, 40)

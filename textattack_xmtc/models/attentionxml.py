@@ -283,7 +283,7 @@ class LabelAttention(nn.Module):
         nn.init.xavier_uniform_(self.attention.weight)
 
     def forward(self, states: torch.Tensor, mask: torch.Tensor,
-                labels: Optional[torch.Tensor] = None) -> torch.Tensor:
+                labels: Optional[torch.Tensor] = None, round_rows: bool = False) -> torch.Tensor:
         """Context vectors [B, L, 2h]; only for the label indices ``labels`` if given.
 
         ``labels`` is one index list shared by the batch ([len] -> [B, len, 2h]) or
@@ -296,7 +296,7 @@ class LabelAttention(nn.Module):
             weight = self.attention.weight if labels is None else self.attention.weight.index_select(0, labels)
             # Scores come out [B, T, L] and are copied to [B, L, T], so that the softmax runs
             # along memory: faster than a softmax across it, and the same numbers.
-            scores = linear(states, weight).transpose(1, 2).contiguous()
+            scores = linear(states, weight, round_rows=round_rows).transpose(1, 2).contiguous()
         if not bool(mask.all()):  # attack batches are rarely padded
             scores.masked_fill_(~mask.unsqueeze(1), float("-inf"))
         weights = torch.softmax(scores, dim=-1)
@@ -363,16 +363,18 @@ class AttentionXMLNetwork(nn.Module):
         states = self.lstm(self.emb(input_ids), lengths.to(input_ids.device), input_ids)
         if labels is None and self.config.labels_num > CANDIDATE_CHUNK:
             labels = torch.arange(self.config.labels_num, device=input_ids.device)
-        # A tree level's per-text candidates give the MLP thousands of row counts, each a new
-        # oneDNN kernel kept in its cache (tens of MB over a long run): those rows are rounded.
-        round_rows = labels is not None and labels.dim() == 2
+        # Label subsets (a tree level's candidates, chunks of many labels) give the products
+        # thousands of row counts, each a new oneDNN kernel kept in its cache (tens of MB over a
+        # long run): their rows are rounded. A small flat network's few shapes, and the one-label
+        # passes of word ranking (cheap products, where the padding copy would weigh most), are not.
+        round_rows = labels is not None and labels.shape[-1] > 1
         if labels is not None and labels.shape[-1] > CANDIDATE_CHUNK:
             # Labels a chunk at a time: each logit depends on its own attention row alone, and the
             # [B, L, T] attention of a tree's 2,048 top clusters or 1,280 beam candidates would take
             # 100 MB and more at once (a flat network with 100,000 labels: gigabytes).
-            return torch.cat([self.linear(self.attention(states, mask, part), round_rows)
+            return torch.cat([self.linear(self.attention(states, mask, part, round_rows), round_rows)
                               for part in labels.split(CANDIDATE_CHUNK, dim=-1)], dim=1)
-        return self.linear(self.attention(states, mask, labels), round_rows)
+        return self.linear(self.attention(states, mask, labels, round_rows), round_rows)
 
     def load_checked_state_dict(self, state_dict: Mapping[str, torch.Tensor], source: str = "<state dict>") -> None:
         """Strict ``load_state_dict`` after a shape check whose error names ``source`` and the tensor.
