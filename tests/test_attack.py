@@ -78,3 +78,43 @@ def test_a_victim_with_non_finite_scores_ends_a_command_line_run_with_one_line(t
     attack.exit_on_model_errors = True  # as the command line sets it
     with pytest.raises(SystemExit, match="textattack-xmtc: error: .*non-finite scores"):
         attack.attack("some words here", XMTCTarget(["a"], "a", 1))
+
+
+def test_an_example_is_attacked_with_young_collections_deferred_and_the_thresholds_come_back(keyword_victim):
+    import gc
+
+    from textattack.search_methods import GreedySearch
+    from textattack.transformations import WordSwapRandomCharacterDeletion
+
+    from textattack_xmtc.attack import XMTCAttack
+    from textattack_xmtc.goal_functions import PositiveTargetedTopK
+    from textattack_xmtc.shared.memory import ATTACK_GC_THRESHOLD
+
+    seen = []
+
+    class Watching(PositiveTargetedTopK):
+        def _call_model(self, texts):
+            seen.append(gc.get_threshold()[0])
+            return super()._call_model(texts)
+
+    attack = XMTCAttack(Watching(keyword_victim, k=1), [], WordSwapRandomCharacterDeletion(), GreedySearch())
+    before = gc.get_threshold()
+    attack.attack(TEXT, XMTCTarget(["acq"], "acq"))
+    assert seen and set(seen) == {ATTACK_GC_THRESHOLD}
+    assert gc.get_threshold() == before
+
+
+def test_a_caller_s_own_rarer_collections_are_kept():
+    import gc
+
+    from textattack_xmtc.shared.memory import fewer_collections
+
+    before = gc.get_threshold()
+    try:
+        for own in (0, 10 ** 6):  # collection switched off; rarer than ours
+            gc.set_threshold(own, *before[1:])
+            with fewer_collections(threshold=20_000):
+                assert gc.get_threshold()[0] == own
+            assert gc.get_threshold()[0] == own
+    finally:
+        gc.set_threshold(*before)

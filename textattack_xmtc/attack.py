@@ -16,6 +16,7 @@ Usage::
 from __future__ import annotations
 
 import functools
+import sys
 from typing import Optional
 
 from textattack import Attack
@@ -24,7 +25,25 @@ from .encoders import SentenceEncoder
 from .goal_functions.topk import NonFiniteScoresError
 from .loggers import install
 from .results import make_record
-from .shared.memory import release_freed_memory
+from .shared.memory import fewer_collections, release_freed_memory
+
+
+class ModelErrorExit(SystemExit):
+    """A broken model ends a command-line attack: its one-line message on stderr, exit status 2.
+
+    ``SystemExit(message)`` would exit with status 1 (Python prints a non-integer
+    code and exits 1), unlike every other user mistake here; so the message is
+    printed now and the code is 2. ``str(exit)`` is still the message.
+
+    Usage::
+
+        raise ModelErrorExit("textattack-xmtc: error: MODEL returned non-finite scores ...")
+    """
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.code = 2  # read by the interpreter when the exception ends the program
+        print(message, file=sys.stderr, flush=True)
 
 
 class XMTCAttack(Attack):
@@ -57,10 +76,11 @@ class XMTCAttack(Attack):
         if self.per_example_transformations and self.use_transformation_cache:
             self.transformation_cache.clear()
         try:
-            result = super().attack(example, ground_truth_output)
+            with fewer_collections():
+                result = super().attack(example, ground_truth_output)
         except NonFiniteScoresError as error:
-            if self.exit_on_model_errors:  # on the command line: one line, no traceback
-                raise SystemExit(f"textattack-xmtc: error: {error}") from None
+            if self.exit_on_model_errors:  # on the command line: one line, no traceback, status 2
+                raise ModelErrorExit(f"textattack-xmtc: error: {' '.join(str(error).split())}") from None
             raise
         result.attack_type = self.goal_function.attack_type
         result.xmtc = make_record(result, self.encoder, self.candidate_source, self.provenance())
