@@ -441,6 +441,28 @@ def test_broken_runs_are_one_line_errors(tmp_path):
         load_victim(str(directory))
 
 
+@pytest.mark.parametrize("level", ["model_0.ckpt", "model_1.ckpt"])
+@pytest.mark.parametrize("given", ["run", "checkpoint", "other file"])
+def test_a_checkpoint_that_is_a_directory_is_named_as_one(tmp_path, level, given):
+    """model_1.ckpt as a directory once read as "a neural model other than AttentionXML; not supported yet"."""
+    directory, _, _ = write_run(tmp_path / "run")
+    (directory / level).unlink()
+    (directory / level / "checkpoint").mkdir(parents=True)
+    path = {"run": directory, "checkpoint": directory / level, "other file": directory / "logs.json"}[given]
+    with pytest.raises(CheckpointError) as error:
+        load_victim(str(path))
+    message = str(error.value)
+    assert message.startswith(f"{directory / level}: is a directory, not a checkpoint file; ") and "\n" not in message
+    assert f"put the run's {level} FILE at that path" in message and "not supported" not in message
+    with pytest.raises(CheckpointError, match="is a directory, not a checkpoint file"):
+        LibMultiLabelAttentionXMLWrapper.from_run_directory(directory)
+
+
+def test_a_run_directory_named_like_a_checkpoint_still_loads(tmp_path):
+    directory, _, _ = write_run(tmp_path / "model_1.ckpt")
+    assert isinstance(load_victim(str(directory)), LibMultiLabelAttentionXMLWrapper)
+
+
 def test_a_linear_run_is_recognised_not_supported(tmp_path):
     (tmp_path / "linear_pipeline.pickle").write_bytes(b"\x80\x04.")
     with pytest.raises(ModelLoadError, match=r"recognised as a LibMultiLabel checkpoint \(a linear model, "

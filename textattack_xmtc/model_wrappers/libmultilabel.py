@@ -119,6 +119,7 @@ class LibMultiLabelAttentionXMLWrapper(AttentionXMLTreeWrapper):
             victim = LibMultiLabelAttentionXMLWrapper.from_run_directory("runs/Wiki10_attentionxml", top=20)
         """
         run_dir = Path(run_dir)
+        refuse_checkpoint_directories(run_dir)
         config = read_run_config(run_dir / LOG_FILE)
         checkpoints = [load_checkpoint(run_dir / file, what=_WHAT) for file in LEVEL_FILES]
         states = [_state_dict(checkpoint, run_dir / file) for checkpoint, file in zip(checkpoints, LEVEL_FILES)]
@@ -301,6 +302,7 @@ def find_attentionxml_run(path: PathLike) -> Optional[dict]:
 
         LibMultiLabelAttentionXMLWrapper.from_run_directory(**find_attentionxml_run("runs/Wiki10_attentionxml"))
     """
+    refuse_checkpoint_directories(path)
     found = find_checkpoint(path)
     if found is None or found["kind"] != "neural" or not all(name in found["files"] for name in LEVEL_FILES):
         return None
@@ -309,6 +311,36 @@ def find_attentionxml_run(path: PathLike) -> Optional[dict]:
         raise FileNotFoundError(f"{run_dir}: a LibMultiLabel AttentionXML run (model_0.ckpt, model_1.ckpt) "
                                 f"without its {WORD_DICT_FILE}; copy it from the run directory")
     return {"run_dir": str(run_dir)}
+
+
+def refuse_checkpoint_directories(path: PathLike) -> None:
+    """A :class:`CheckpointError` when ``model_0.ckpt`` or ``model_1.ckpt`` of a run is a directory.
+
+    ``path`` is a run directory or one of its level checkpoints. Without this a run
+    whose ``model_1.ckpt`` is a directory read as "a neural model other than
+    AttentionXML", or as no model at all. It counts as a run when the user named
+    the level checkpoint, or when ``logs.json``, ``word_dict.pickle`` or the
+    other level checkpoint is there.
+
+    Usage::
+
+        refuse_checkpoint_directories("runs/Wiki10_attentionxml")   # raises naming runs/.../model_1.ckpt
+    """
+    path = Path(path).expanduser()
+    # A level checkpoint named by the user, unless it is a run directory itself (oddly named).
+    named = path.name in LEVEL_FILES and not any((path / name).exists() for name in RUN_FILES + LEVEL_FILES)
+    run_dir = path.parent if named or path.is_file() else path
+    directories = [name for name in LEVEL_FILES if (run_dir / name).is_dir()]
+    if not directories:
+        return
+    others = [name for name in LEVEL_FILES if name not in directories and (run_dir / name).exists()]
+    if not (named or others or any((run_dir / name).is_file() for name in RUN_FILES)):
+        return
+    name = directories[0]
+    raise CheckpointError(f"{run_dir / name}: is a directory, not a checkpoint file; a LibMultiLabel AttentionXML "
+                          f"run holds {LEVEL_FILES[0]} and {LEVEL_FILES[1]} as the single files its PLTTrainer "
+                          "saves (torch.save of a dict with 'state_dict' and 'hyper_parameters'): put the run's "
+                          f"{name} FILE at that path")
 
 
 def find_linear_run(path: PathLike) -> Optional[dict]:
@@ -324,4 +356,5 @@ def find_other_neural_run(path: PathLike) -> Optional[dict]:
 
 
 __all__: List[str] = ["LibMultiLabelAttentionXMLWrapper", "find_attentionxml_run", "find_checkpoint",
-                      "find_linear_run", "find_other_neural_run", "as_clusters", "read_clusters", "read_run_config", "read_word_dict"]
+                      "find_linear_run", "find_other_neural_run", "as_clusters", "read_clusters", "read_run_config",
+                      "read_word_dict", "refuse_checkpoint_directories"]
