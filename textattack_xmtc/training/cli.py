@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Tuple
 
 from ..architectures import Architecture, TrainOption, accepted_train_options, trainable_architectures
 
@@ -296,11 +297,28 @@ def run_train(args: argparse.Namespace) -> int:
         return 2
     wrapper.training["data"] = str(args.data)
     wrapper.save(output)
-    epochs = wrapper.training.get("epochs") or 1
+    epochs, how = epochs_trained(wrapper.training)
     per_10k = metrics["train_seconds"] / epochs / max(1, len(train)) * 10_000
-    print(f"Trained in {metrics['train_seconds']:.0f} s ({per_10k:.1f} s per epoch per 10,000 documents); "
+    print(f"Trained in {metrics['train_seconds']:.0f} s ({per_10k:.1f} s per epoch per 10,000 documents{how}); "
           f"saved to {output} (use it with --model {output})")
     return 0
+
+
+def epochs_trained(training: dict) -> Tuple[int, str]:
+    """Passes over the training documents a model's ``training`` record says it made, and how to say it.
+
+    A label tree trains ``epochs`` per level: ``levels x epochs`` in all, and the
+    per-epoch time divides by that, not by ``epochs``. At least 1 (0 epochs is 1).
+
+    Usage::
+
+        epochs_trained({"epochs": 12, "tree": {"levels": 3}})   # (36, ", over 3 levels x 12 epochs")
+    """
+    epochs = training.get("epochs") or 0
+    levels = (training.get("tree") or {}).get("levels")
+    if levels:
+        return max(1, levels * epochs), f", over {levels} levels x {epochs} epochs"
+    return max(1, epochs), ""
 
 
 #: Options a fine-tuned model still takes from the command line (besides the common ones): learning rates.
