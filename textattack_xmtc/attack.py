@@ -22,28 +22,20 @@ from typing import Optional
 from textattack import Attack
 
 from .encoders import SentenceEncoder
+from .errors import CommandLineExit
 from .goal_functions.topk import NonFiniteScoresError
 from .loggers import install
 from .results import make_record
 from .shared.memory import fewer_collections, release_freed_memory
 
 
-class ModelErrorExit(SystemExit):
-    """A broken model ends a command-line attack: its one-line message on stderr, exit status 2.
-
-    ``SystemExit(message)`` would exit with status 1 (Python prints a non-integer
-    code and exits 1), unlike every other user mistake here; so the message is
-    printed now and the code is 2. ``str(exit)`` is still the message.
+class ModelErrorExit(CommandLineExit):
+    """A broken model (non-finite scores) ends a command-line attack: one line on stderr, exit status 2.
 
     Usage::
 
         raise ModelErrorExit("textattack-xmtc: error: MODEL returned non-finite scores ...")
     """
-
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.code = 2  # read by the interpreter when the exception ends the program
-        print(message, file=sys.stderr, flush=True)
 
 
 class XMTCAttack(Attack):

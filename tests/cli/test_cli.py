@@ -46,9 +46,9 @@ def test_bad_targets_row_is_one_clear_error(tiny_model, tmp_path, require_instal
     ])
     result = run("textattack", "attack", "--recipe", "xmtc-neg", "--model", str(tiny_model),
                  "--dataset-from-file", str(targets), "--num-examples", "2")
-    assert result.returncode != 0
+    assert result.returncode == 2  # a user mistake, as argparse's own (was 1: SystemExit with a message)
     assert "bad.jsonl, line 2" in result.stderr and "unknown target label 'unobtainium'" in result.stderr
-    assert "Traceback" not in result.stderr
+    assert result.stderr.count("textattack-xmtc: error:") == 1 and "Traceback" not in result.stderr
 
 
 def test_textattack_lists_our_recipes(require_install):
@@ -82,7 +82,7 @@ def test_bad_recipe_option_is_reported(tmp_path, tiny_model, require_install):
                  "--dataset-from-file", str(write_targets(tmp_path / "t.jsonl", [
                      {"text": "apple", "labels": ["fruit"], "target": "fruit"}])),
                  env={"XMTC_K": "five"})
-    assert result.returncode != 0 and "XMTC_K must be an integer" in result.stderr
+    assert result.returncode == 2 and "XMTC_K must be an integer" in result.stderr
 
 
 def test_model_that_does_not_fit_is_one_clear_error(tiny_model, tmp_path, require_install):
@@ -93,7 +93,7 @@ def test_model_that_does_not_fit_is_one_clear_error(tiny_model, tmp_path, requir
     result = run("textattack", "attack", "--recipe", "xmtc-pos", "--model", str(broken),
                  "--dataset-from-file", str(write_targets(tmp_path / "t.jsonl", [
                      {"text": "apple", "labels": ["fruit"], "target": "fruit"}])))
-    assert result.returncode != 0
+    assert result.returncode == 2
     assert "labels.txt" in result.stderr and "Traceback" not in result.stderr, result.stderr[-2000:]
 
 
@@ -105,7 +105,7 @@ def test_model_of_no_known_format_is_one_clear_error(tmp_path, model, expected, 
     result = subprocess.run(["textattack", "attack", "--recipe", "xmtc-pos", "--model", model,
                              "--dataset-from-file", str(targets)], capture_output=True, text=True, timeout=300,
                             cwd=tmp_path, env=dict(os.environ, XMTC_ENCODER="none"))
-    assert result.returncode != 0
+    assert result.returncode == 2
     assert expected in result.stderr and "Traceback" not in result.stderr, result.stderr[-2000:]
 
 

@@ -45,6 +45,7 @@ def attack_args(textattack, recipe, **fields):
 def one_line_exit(excinfo):
     message = str(excinfo.value)
     assert message.startswith("textattack-xmtc: error: ") and "\n" not in message, message
+    assert excinfo.value.code == 2  # a user mistake exits 2 (a SystemExit carrying text would exit 1)
     return message
 
 

@@ -174,12 +174,13 @@ def _recipe_options(args: argparse.Namespace) -> tuple:
 
 def parse_recipe(recipe: str) -> tuple:
     """``'xmtc-pos^k=3,encoder="none"'`` -> ``("xmtc-pos", {"k": 3, "encoder": "none"})``."""
+    from ..errors import RecipeOptionsError
     from .registration import OPTIONS_SEPARATOR, check_recipe_options
 
     try:
         check_recipe_options(recipe)  # the form and the option names, as for `attack`
-    except SystemExit as error:
-        _fail(str(error).replace("textattack-xmtc: error: ", "", 1))
+    except RecipeOptionsError as error:
+        _fail(str(error))
     name, _, text = recipe.partition(OPTIONS_SEPARATOR)
     if not text:
         return name, {}

@@ -32,6 +32,7 @@ import contextlib
 import sys
 from collections.abc import KeysView
 
+from ..errors import CommandLineExit, RecipeOptionsError
 from ..formats import TARGET_FILE_SUFFIXES
 
 PACKAGE = "textattack_xmtc"
@@ -109,16 +110,19 @@ def _extend_attack_args(command_line_attack_args) -> None:
             return textattack_create(cls, args, model_wrapper)
         recipe = args.attack_recipe
         options_given = OPTIONS_SEPARATOR in recipe
-        check_recipe_options(recipe)
+        try:
+            check_recipe_options(recipe)
+        except RecipeOptionsError as error:
+            raise CommandLineExit(f"textattack-xmtc: error: {error}") from None
         try:
             attack = textattack_create(cls, args, model_wrapper)
         except (ValueError, OSError, RuntimeError) as error:
-            raise SystemExit(f"textattack-xmtc: error: {error}") from None
+            raise CommandLineExit(f"textattack-xmtc: error: {error}") from None
         except (TypeError, NameError) as error:
             if not options_given:
                 raise
-            raise SystemExit(f"textattack-xmtc: error: --recipe {recipe}: {error} "
-                             "(text values need quotes: encoder=\"none\")") from None
+            raise CommandLineExit(f"textattack-xmtc: error: --recipe {recipe}: {error} "
+                                  "(text values need quotes: encoder=\"none\")") from None
         attack.exit_on_model_errors = True  # a broken model ends a command-line run with one line
         return attack
 
@@ -133,7 +137,8 @@ def _extend_attack_args(command_line_attack_args) -> None:
 
 
 def check_recipe_options(recipe: str) -> None:
-    """One clear line for ``--recipe NAME^OPTIONS`` whose OPTIONS are not keyword options of our recipes.
+    """``RecipeOptionsError`` (one line) for ``--recipe NAME^OPTIONS`` whose OPTIONS are not keyword
+    options of our recipes.
 
     TextAttack evaluates ``Recipe.build(model_wrapper, OPTIONS)``; the values are
     left to that, only the form and the option names are checked here.
@@ -150,22 +155,21 @@ def check_recipe_options(recipe: str) -> None:
     except SyntaxError:
         call = None
     if not isinstance(call, ast.Call) or call.args or any(keyword.arg is None for keyword in call.keywords):
-        raise SystemExit(f"textattack-xmtc: error: --recipe {recipe}: options must be keyword=value pairs; {usage}")
+        raise RecipeOptionsError(f"--recipe {recipe}: options must be keyword=value pairs; {usage}")
     seen = set()
     for keyword in call.keywords:
         if keyword.arg not in known:
-            raise SystemExit(f"textattack-xmtc: error: --recipe {recipe}: unknown recipe option "
-                             f"{keyword.arg!r}; {usage}")
+            raise RecipeOptionsError(f"--recipe {recipe}: unknown recipe option {keyword.arg!r}; {usage}")
         if keyword.arg in seen:
-            raise SystemExit(f"textattack-xmtc: error: --recipe {recipe}: option {keyword.arg!r} given twice")
+            raise RecipeOptionsError(f"--recipe {recipe}: option {keyword.arg!r} given twice")
         seen.add(keyword.arg)
 
 
 def check_query_budget(query_budget) -> None:
     """TextAttack reads 0 as "no budget" and asserts on a negative one; for our attacks both are one-line errors."""
     if query_budget is not None and not query_budget > 0:
-        raise SystemExit(f"textattack-xmtc: error: --query-budget must be a positive number of model queries, "
-                         f"got {query_budget} (leave it out for no budget)")
+        raise CommandLineExit(f"textattack-xmtc: error: --query-budget must be a positive number of model "
+                              f"queries, got {query_budget} (leave it out for no budget)")
 
 
 def extend_model_args(model_args_module) -> None:
@@ -248,7 +252,7 @@ def extend_dataset_args(dataset_args_module) -> None:
         source = getattr(args, "dataset_from_file", None)
         if not is_targets_source(source):
             if source and not source.partition(OPTIONS_SEPARATOR)[0].lower().endswith(".py"):
-                raise SystemExit(
+                raise CommandLineExit(
                     f"textattack-xmtc: error: {source}: not a targets file; give a .jsonl or .csv file "
                     "(optionally .gz), the name of a built-in dataset, or a TextAttack Python dataset file (.py)")
             return textattack_create(cls, args)
@@ -274,7 +278,7 @@ def _refuse_eval_of_targets(args) -> None:
     from ..model_wrappers import is_victim
 
     if is_victim(model):
-        raise SystemExit(
+        raise CommandLineExit(
             f"textattack-xmtc: error: `textattack eval` scores one class per text and cannot read the targets "
             f"{source}; `textattack-xmtc train` prints a model's P@k, nDCG@k and PSP@k on its test split, and "
             "a `textattack-xmtc evaluate` command for targets files is coming in a later version")
@@ -301,7 +305,7 @@ def _user_errors_exit():
     try:
         yield
     except (TargetFormatError, ModelLoadError, CorpusFormatError) as error:
-        raise SystemExit(f"textattack-xmtc: error: {error}") from None
+        raise CommandLineExit(f"textattack-xmtc: error: {error}") from None
 
 
 def register_all() -> None:
