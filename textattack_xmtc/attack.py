@@ -16,7 +16,6 @@ Usage::
 from __future__ import annotations
 
 import functools
-import sys
 from typing import Optional
 
 from textattack import Attack

@@ -30,19 +30,24 @@ def _inputs(rows, seed=0):
             torch.randn(48, generator=generator))
 
 
-@pytest.fixture
-def onednn_calls(monkeypatch):
-    """Counts the calls that reach oneDNN's fused linear."""
-    calls = []
+def spy_on_onednn(monkeypatch, record):
+    """From now on, ``record(args)`` sees the arguments of every call that reaches oneDNN's fused linear."""
     fused = torch.ops.mkldnn._linear_pointwise
 
     class Spy:
         @staticmethod
         def _linear_pointwise(*args):
-            calls.append(args[3])
+            record(args)
             return fused(*args)
 
     monkeypatch.setattr(kernels.torch.ops, "mkldnn", Spy)
+
+
+@pytest.fixture
+def onednn_calls(monkeypatch):
+    """Counts the calls that reach oneDNN's fused linear (their activation: "relu" or "none")."""
+    calls = []
+    spy_on_onednn(monkeypatch, lambda args: calls.append(args[3]))
     return calls
 
 
@@ -74,15 +79,7 @@ def test_shapes_are_rounded_to_few_sizes_never_less_and_at_most_an_eighth_more(m
 @needs_onednn
 def test_odd_row_counts_reach_onednn_rounded_and_come_back_unpadded(monkeypatch):
     rows_seen = []
-    fused = torch.ops.mkldnn._linear_pointwise
-
-    class Spy:
-        @staticmethod
-        def _linear_pointwise(inputs, *args):
-            rows_seen.append(inputs.shape[0])
-            return fused(inputs, *args)
-
-    monkeypatch.setattr(kernels.torch.ops, "mkldnn", Spy)
+    spy_on_onednn(monkeypatch, lambda args: rows_seen.append(args[0].shape[0]))
     inputs, weight, bias = _inputs(kernels.ONEDNN_MIN_ROWS + 1)  # [257, 3, 32]: 771 rows
     with torch.inference_mode():
         got = kernels.linear(inputs, weight, bias, relu=True, round_rows=True)
@@ -153,14 +150,6 @@ def test_only_label_subsets_have_their_rows_rounded(monkeypatch):
     """A tree level's candidates give thousands of row counts (one oneDNN kernel each): rounded;
     a small flat network's rows are few, and the padding copy would cost 10-20%: left alone."""
     rows_seen = []
-    fused = torch.ops.mkldnn._linear_pointwise
-
-    class Spy:
-        @staticmethod
-        def _linear_pointwise(inputs, *args):
-            rows_seen.append(inputs.shape[0])
-            return fused(inputs, *args)
-
     torch.manual_seed(0)
     config = AttentionXMLConfig(vocab_size=50, emb_size=8, hidden_size=6, layers_num=1, linear_size=[16],
                                 labels_num=40)
@@ -169,7 +158,7 @@ def test_only_label_subsets_have_their_rows_rounded(monkeypatch):
     candidates = torch.randint(0, 40, (13, 23))  # 299 rows
     with torch.inference_mode():
         reference = network(ids, candidates)
-        monkeypatch.setattr(kernels.torch.ops, "mkldnn", Spy)
+        spy_on_onednn(monkeypatch, lambda args: rows_seen.append(args[0].shape[0]))
         per_text = network(ids, candidates)
         flat = network(ids)  # 13 x 40 = 520 rows
         network(ids, torch.arange(40))  # all labels asked for (as a wide network's chunks are): rounded

@@ -120,11 +120,11 @@ class LibMultiLabelAttentionXMLWrapper(AttentionXMLTreeWrapper):
         """
         run_dir = Path(run_dir)
         refuse_checkpoint_directories(run_dir)
-        config = read_run_config(run_dir / LOG_FILE)
+        log_file = run_dir / LOG_FILE
+        config = read_run_config(log_file)
         checkpoints = [load_checkpoint(run_dir / file, what=_WHAT) for file in LEVEL_FILES]
         states = [_state_dict(checkpoint, run_dir / file) for checkpoint, file in zip(checkpoints, LEVEL_FILES)]
         clusters = _clusters(run_dir, checkpoints[0])
-        log_file = run_dir / LOG_FILE
         beam_width = top if top is not None else positive_int_field(config, "beam_width", log_file, DEFAULT_BEAM_WIDTH)
         tree = libmultilabel_tree(states[0], states[1], clusters, beam_width,
                                   sources=tuple(str(run_dir / file) for file in LEVEL_FILES + (CLUSTER_FILE,)))

@@ -87,11 +87,7 @@ def _vocabulary(size: int) -> List[str]:
     except (OSError, ValueError) as error:
         logger.warning("%s is unreadable (%s): reading the words again", path, error)
     words = glove_words(size)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write_atomically(path, json.dumps(words))
-    except OSError as error:
-        logger.warning("could not cache the GloVe words at %s (%s)", path, error)
+    _save_atomically(path, json.dumps(words), "the GloVe words")
     return words
 
 
@@ -134,7 +130,7 @@ def neighbour_table(vocabulary_size: int, depth: int = TABLE_DEPTH) -> np.ndarra
     except (OSError, ValueError) as error:
         logger.warning("%s is unreadable (%s): building it again", path, error)
     table = _build_table(_unit_vectors(vocabulary_size), depth)
-    _save_atomically(path, table)
+    _save_atomically(path, lambda stream: np.save(stream, table, allow_pickle=False), "the GloVe neighbour table")
     return table
 
 
@@ -150,14 +146,14 @@ def _build_table(unit: torch.Tensor, depth: int) -> np.ndarray:
     return table
 
 
-def _save_atomically(path, table: np.ndarray) -> None:
-    """Write ``table`` so that a concurrent reader sees the whole file or none; a failure only warns."""
+def _save_atomically(path, content, what: str) -> None:
+    """Cache ``content`` (``write_atomically``'s: text or a writer) at ``path``, so that a concurrent
+    reader sees the whole file or none; a failure only warns (``what`` is made again next time)."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        write_atomically(path, lambda stream: np.save(stream, table, allow_pickle=False))
+        write_atomically(path, content)
     except OSError as error:
-        logger.warning("could not cache the GloVe neighbour table at %s (%s); it will be built "
-                       "again next time", path, error)
+        logger.warning("could not cache %s at %s (%s); it will be made again next time", what, path, error)
 
 
 #: Words whose candidates are kept (least recently used go first): a few documents' worth.
