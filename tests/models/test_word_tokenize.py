@@ -6,7 +6,9 @@ import pytest
 from nltk.tokenize import NLTKWordTokenizer
 
 from textattack_xmtc.datasets import load_corpus
-from textattack_xmtc.models.word_tokenize import CUTS, SegmentedText, segment_tokens, segments, word_tokenize
+from textattack_xmtc.models.word_tokenize import (CUTS, SegmentedText, _common_prefix_length, _common_suffix_length,
+                                                  piece_tokens, segment_tokens, segments, word_pieces,
+                                                  word_tokenize)
 
 NLTK = NLTKWordTokenizer()
 PIECES = ['"', "''", "'", "'s", "'S", "n't", "'ll", ".", "...", ",", ":", "5", "3,000", "(", ")",
@@ -67,6 +69,34 @@ def test_a_swap_leaves_other_segments_unchanged():
     words[100] = "swapped"
     after = set(segments(" ".join(words)))
     assert len(before - after) <= 2 and len(after - before) <= 1
+
+
+def test_the_word_pieces_of_a_segment_carry_its_tokens():
+    rng = random.Random(3)
+    for _ in range(300):
+        segment = rng.choice(SPACES[:7]) + random_text(rng) + " "  # not last: it ends in whitespace
+        pieces = word_pieces(segment)
+        assert all(piece.strip() and not piece[-1].strip() for piece in pieces)
+        assert [token for piece in pieces for token in piece_tokens(piece)] == list(segment_tokens(segment, False))
+
+
+def test_common_prefix_and_suffix_lengths_equal_a_character_by_character_count():
+    def naive_prefix(first, second):
+        count = 0
+        while count < min(len(first), len(second)) and first[count] == second[count]:
+            count += 1
+        return count
+
+    rng = random.Random(4)
+    for _ in range(500):
+        first = "".join(rng.choice("ab ") for _ in range(rng.randrange(0, 40)))
+        second = first[:rng.randrange(0, len(first) + 1)] + "".join(rng.choice("ab ") for _ in range(rng.randrange(0, 5)))
+        second += first[rng.randrange(0, len(first) + 1):]
+        prefix = naive_prefix(first, second)
+        assert _common_prefix_length(first, second) == prefix
+        limit = min(len(first), len(second)) - prefix
+        suffix = min(naive_prefix(first[::-1], second[::-1]), limit)
+        assert _common_suffix_length(first, second, limit) == suffix
 
 
 def test_words_of_letters_alone_match_nltk_including_the_ones_it_splits():

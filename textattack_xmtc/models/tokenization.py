@@ -23,7 +23,7 @@ from typing import Callable, Iterable, List, Optional, Sequence, Tuple, Union
 import numpy as np
 import torch
 
-from .word_tokenize import SegmentedText, segment_tokens, segments
+from .word_tokenize import SegmentedText, piece_tokens, segment_tokens, segments, word_pieces
 
 PAD_TOKEN = "<PAD>"
 UNK_TOKEN = "<UNK>"
@@ -70,6 +70,7 @@ class AttentionXMLTokenizer:
         for index, word in enumerate(words):
             self.word_to_id.setdefault(word, index)
         self._segment_ids: dict = {}  # (segment, is_last) -> ids; see encode()
+        self._piece_ids: dict = {}  # one word of a segment that is not last -> ids; see _ids_of_segment()
         self._last_edit: Optional[SegmentedText] = None  # see encode_edit()
 
     @property
@@ -155,10 +156,27 @@ class AttentionXMLTokenizer:
         if ids is None:
             if len(self._segment_ids) >= _SEGMENT_CACHE_SIZE:
                 self._segment_ids.clear()
-            lookup = self.word_to_id.get
-            ids = tuple(lookup(word, UNK_ID) for word in _segment_words(key))
+            if is_last:
+                lookup = self.word_to_id.get
+                ids = tuple(lookup(word, UNK_ID) for word in _segment_words(key))
+            else:
+                # A candidate's segment is new but all its words bar one are not: build
+                # its ids from cached per-word ids (the same tokens, see word_pieces).
+                piece_ids = self._piece_ids
+                ids = ()
+                for piece in word_pieces(segment):
+                    found = piece_ids.get(piece)
+                    if found is None:
+                        found = piece_ids[piece] = self._ids_of_piece(piece)
+                    ids += found
             self._segment_ids[key] = ids
         return ids
+
+    def _ids_of_piece(self, piece: str) -> Tuple[int, ...]:
+        if len(self._piece_ids) >= _SEGMENT_CACHE_SIZE:
+            self._piece_ids.clear()
+        lookup = self.word_to_id.get
+        return tuple(lookup(token.lower(), UNK_ID) for token in piece_tokens(piece) if _WORD_CHARACTER.search(token))
 
     def pad(self, sequences: Sequence[Sequence[int]], length: Optional[int] = None) -> torch.Tensor:
         """Right-pad id lists with 0 to ``length`` (default: the longest), as a LongTensor [B, T].

@@ -68,12 +68,36 @@ def _segment_tokens(segment: str, is_last: bool) -> Tuple[str, ...]:
     # is tokenized word by word: a swap makes a new segment but only one new word,
     # and NLTK runs on that word alone (the others come from the cache).
     tokens: List[str] = []
+    for piece in word_pieces(segment):
+        tokens.extend(_word_tokens(piece))
+    return tuple(tokens)
+
+
+def word_pieces(segment: str) -> List[str]:
+    """A segment that is not the text's last, cut into one piece per word, each with the
+    whitespace on both sides of it: their tokens, concatenated, are the segment's.
+
+    Usage::
+
+        word_pieces(" Corp. rose ")  # [' Corp. ', ' rose ']
+    """
+    pieces: List[str] = []
     start = 0
     for run in _SPACES.finditer(segment):
         if run.start():
-            tokens.extend(_word_tokens(segment[start:run.end()]))
+            pieces.append(segment[start:run.end()])
             start = run.start()
-    return tuple(tokens)
+    return pieces
+
+
+def piece_tokens(piece: str) -> Tuple[str, ...]:
+    """NLTK's tokens of one piece of :func:`word_pieces` (cached).
+
+    Usage::
+
+        piece_tokens(" Corp. ")  # ('Corp.',)
+    """
+    return _word_tokens(piece)
 
 
 @functools.lru_cache(maxsize=1 << 15)
@@ -273,10 +297,12 @@ class SegmentedText:
 
 def _common_prefix_length(first: str, second: str) -> int:
     # Binary search on slices: each comparison runs in C, unlike a loop over characters.
+    # Only the stretch past the known common part is compared, so the slices copy
+    # about the text's length in all, not that times its logarithm.
     low, high = 0, min(len(first), len(second))
     while low < high:
         middle = (low + high + 1) // 2
-        if first[:middle] == second[:middle]:
+        if first[low:middle] == second[low:middle]:
             low = middle
         else:
             high = middle - 1
@@ -285,9 +311,10 @@ def _common_prefix_length(first: str, second: str) -> int:
 
 def _common_suffix_length(first: str, second: str, limit: int) -> int:
     low, high = 0, limit
+    first_end, second_end = len(first), len(second)
     while low < high:
         middle = (low + high + 1) // 2
-        if first[len(first) - middle:] == second[len(second) - middle:]:
+        if first[first_end - middle:first_end - low] == second[second_end - middle:second_end - low]:
             low = middle
         else:
             high = middle - 1
