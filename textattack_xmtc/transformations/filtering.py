@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import functools
 from collections import defaultdict
-from typing import Dict, FrozenSet, Iterable, List
+from typing import Dict, FrozenSet, Iterable, List, Tuple
 
 from .._paths import DATA_DIR
 
@@ -41,16 +41,24 @@ def antonyms() -> Dict[str, FrozenSet[str]]:
     return {word: frozenset(others) for word, others in table.items()}
 
 
-# Bounded: a long run meets tens of thousands of candidate words (100,000 entries held
-# ~35 MB); a new word's candidates are computed once and then cached by their source.
-@functools.lru_cache(maxsize=8192)
-def word_forms(word: str) -> FrozenSet[str]:
-    """The word and its lemmas ("rose" -> {"rose", "rise"}), so that antonym pairs
-    listed for one inflection ("rise"/"fell") also catch the others ("rose"/"fell")."""
-    from lemminflect import getAllLemmas
+@functools.lru_cache(maxsize=None)
+def _listed_lemmas() -> Dict[str, Tuple[str, ...]]:
+    # lemminflect's answers for every word it knows, cut to the lemmas the antonym list
+    # names (scripts/build_antonym_forms.py): the same filter without loading its
+    # dictionaries (~32 MB) into every attack.
+    table = {}
+    for line in _read_words("antonym_forms.txt"):
+        word, *lemmas = line.split()
+        table[word] = tuple(lemmas)
+    return table
 
-    lemmas = {lemma for forms in getAllLemmas(word).values() for lemma in forms}
-    return frozenset({word} | lemmas)
+
+def word_forms(word: str) -> FrozenSet[str]:
+    """The lower-case ``word`` and those of its lemmas that the antonym list names
+    ("rose" -> {"rose", "rise"}), so that antonym pairs listed for one inflection
+    ("rise"/"fell") also catch the others ("rose"/"fell"). Lemmas the list does not
+    name cannot match an antonym, so they are left out."""
+    return frozenset((word,) + _listed_lemmas().get(word, ()))
 
 
 def antonyms_of(word: str) -> FrozenSet[str]:
