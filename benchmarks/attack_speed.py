@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import re
 import statistics
 import sys
@@ -57,6 +58,7 @@ from tqdm.auto import tqdm
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from memory import machine_line, peak_mb, reset_peak, rss_mb  # noqa: E402  (benchmarks/, put on the path above)
+from textattack_xmtc.shared.memory import release_freed_memory  # noqa: E402
 
 SYNTHETIC = re.compile(r"^synthetic-tree-(?P<count>\d+)(?P<unit>[km]?)$")
 # The wrapper methods that score texts; time inside them is the victim's (tokenization included).
@@ -235,6 +237,11 @@ def _with_threads(make_runner, threads, clock):
 def _measured(attack_one, clock):
     """``attack_one`` whose result also holds the forward and scoring seconds and the peak memory growth (MB)."""
     def measured(target):
+        # Each method starts from a clean heap: the methods take turns, and the freed memory one
+        # leaves behind (the loop's dense scores on a tree: 0.5 GB) must not be returned to the OS
+        # on the other's time (ours trims after each example).
+        gc.collect()
+        release_freed_memory()
         clock.reset()
         before = rss_mb()
         reset_peak()
