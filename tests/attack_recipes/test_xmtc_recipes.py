@@ -1,4 +1,5 @@
 """The recipes end to end through TextAttack's Attacker, on a transparent victim."""
+import pytest
 import textattack
 from textattack.attack_results import SkippedAttackResult, SuccessfulAttackResult
 
@@ -83,3 +84,16 @@ def test_stopwords_match_in_any_case(keyword_victim):
                    if isinstance(c, StopwordModification)]
     text = AttackedText("The THE the Acquisition")
     assert stopwords._get_modifiable_indices(text) == {3}
+
+
+@pytest.mark.parametrize("recipe", [XMTCPositive, XMTCNegative, XMTCUntargeted])
+def test_a_chosen_k_that_every_label_fits_in_is_refused_at_build(recipe, keyword_victim, monkeypatch):
+    monkeypatch.delenv("XMTC_K", raising=False)
+    with pytest.raises(ValueError, match=r"^k=5 but the model has only 5 labels: every label is always in the top-k"):
+        recipe.build(keyword_victim, k=5, encoder="none")
+    monkeypatch.setenv("XMTC_K", "7")
+    with pytest.raises(ValueError, match=r"^k=7 but the model has only 5 labels"):
+        recipe.build(keyword_victim, encoder="none")
+    monkeypatch.delenv("XMTC_K")
+    assert recipe.build(keyword_victim, encoder="none").goal_function.default_k == 5  # the default: rows may set k
+    assert recipe.build(keyword_victim, k=4, encoder="none").goal_function.default_k == 4

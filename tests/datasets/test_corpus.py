@@ -313,3 +313,25 @@ def test_load_corpus_missing_path_and_wrong_file(tmp_path):
     other.write_text("x\n", encoding="utf-8")
     with pytest.raises(FileNotFoundError, match=r"a JSONL file ending \.jsonl.*docs\.txt does not"):
         load_corpus(other)
+
+
+def test_a_directory_of_split_jsonl_files_is_a_dataset(tmp_path):
+    write_jsonl(tmp_path / "train.jsonl", [{"text": "a b", "labels": ["x"]}, {"text": "c", "labels": ["y", 7]}])
+    with gzip.open(tmp_path / "test.jsonl.gz", "wt", encoding="utf-8") as handle:
+        handle.write(json.dumps({"text": "d e", "labels": ["x"]}) + "\n")
+    train, test = load_corpus(tmp_path, split="train"), load_corpus(tmp_path, split="test")
+    assert (train.texts, train.labels, train.name) == (["a b", "c"], [["x"], ["y", "7"]], tmp_path.name)
+    assert (test.texts, test.labels) == (["d e"], [["x"]])
+    with pytest.raises(FileNotFoundError, match=r"a JSONL directory in .*: missing dev\.jsonl"):
+        load_corpus(tmp_path, split="dev")
+
+
+def test_a_lone_surrogate_in_a_jsonl_corpus_is_refused_with_its_line(tmp_path):
+    path = tmp_path / "c.jsonl"
+    path.write_text('{"text": "ok", "labels": ["x"]}\n{"text": "earnings \\ud800 rose", "labels": ["x"]}\n'
+                    '{"text": "ok", "labels": ["\\udfff"]}\n', encoding="utf-8")
+    with pytest.raises(CorpusFormatError, match=r"line 2: \"text\" holds \\ud800, half of a UTF-16 surrogate pair"):
+        read_jsonl_corpus(path)
+    path.write_text('{"text": "fine \\ud83d\\ude00 pair", "labels": ["\\udfff"]}\n', encoding="utf-8")
+    with pytest.raises(CorpusFormatError, match=r"line 1: \"labels\" entry 1 holds \\udfff"):
+        read_jsonl_corpus(path)

@@ -311,3 +311,22 @@ def test_a_bin_of_the_wrong_type_is_refused(tmp_path, value, problem):
     assert one_line(error).startswith(f"{path}, line 2: 'bin' {problem}")
     with pytest.raises(ValueError, match="bin must be a string or an integer"):
         XMTCTarget(["acq"], "acq", bin=1.5)
+
+
+def test_csv_labels_written_as_a_json_list_of_numbers_are_names_like_the_target(tmp_path):
+    path = tmp_path / "numeric.csv"
+    path.write_text('text,labels,target\nShares rose,"[5, ""7""]",5\n')
+    target = XMTCTarget.parse(read_targets(path, labels=[str(i) for i in range(90)])[0][1])
+    assert (target.labels, target.target) == (["5", "7"], "5")  # not label index 5
+
+
+def test_a_lone_surrogate_is_refused_when_the_targets_file_is_read(tmp_path):
+    path = tmp_path / "s.jsonl"
+    path.write_text(json.dumps(GOOD) + '\n{"text": "earnings \\ud800 rose", "labels": ["earn"], "target": "earn"}\n',
+                    encoding="utf-8")
+    with pytest.raises(TargetFormatError) as error:
+        read_targets(path, labels=LABELS)
+    assert one_line(error).startswith(f"{path}, line 2: 'text' holds \\ud800, half of a UTF-16 surrogate pair")
+    path.write_text('{"text": "earnings rose", "labels": ["earn"], "target": "\\udc00"}\n', encoding="utf-8")
+    with pytest.raises(TargetFormatError, match=r"'target' holds \\udc00"):
+        read_targets(path, labels=LABELS)

@@ -93,6 +93,11 @@ class RecipeOptions:
         options.validate()
         return options
 
+    @classmethod
+    def given(cls, name: str, **overrides) -> bool:
+        """Whether option ``name`` was set by the user (a keyword, else ``XMTC_*``), not left at its default."""
+        return overrides.get(name) is not None or os.environ.get(f"XMTC_{name.upper()}") not in (None, "")
+
     def as_dict(self) -> dict:
         """The options as plain values, for result rows and summaries."""
         return asdict(self)

@@ -77,6 +77,12 @@ class XMTCRecipe(AttackRecipe):
         if opts.wir == "gradient" and not _has_gradients(model_wrapper):
             raise ValueError(f"wir='gradient' needs a victim with get_grad(); "
                              f"{type(model_wrapper).__name__} has none (use wir='unk')")
+        labels = len(getattr(model_wrapper, "labels", None) or ())
+        # A k the user chose must fit the model; the default may not (small test models whose
+        # rows carry their own k), and a row's own k that large only skips that row.
+        if labels and opts.k >= labels and RecipeOptions.given("k", **options):
+            raise ValueError(f"k={opts.k} but the model has only {labels} labels: every label is always in the "
+                             f"top-k, so no label can leave or enter it; choose k below {labels}")
         opts.threads = opts.threads or default_threads(model_wrapper)
         return opts
 

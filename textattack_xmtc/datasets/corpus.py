@@ -7,7 +7,8 @@ knows nothing of any model, so training and attacks share it. Readers:
 - AttentionXML directories: ``{split}_texts.txt`` / ``{split}_raw_texts.txt``
   and ``{split}_labels.txt``, line by line;
 - APLC-XLNet directories: ``train.csv`` / ``dev.csv`` (``id,text,label``) and
-  ``labels.txt``.
+  ``labels.txt``;
+- JSONL directories: ``{split}.jsonl`` (or ``.jsonl.gz``), read as above.
 
 Usage::
 
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import collections
 import csv
+import dataclasses
 import gzip
 import io
 import json
@@ -159,6 +161,8 @@ def _jsonl_labels(value: object, path: Path, line: int) -> List[str]:
         name = str(label).strip()
         if not name:
             raise CorpusFormatError(path, f'"labels" entry {position} is an empty string', line)
+        if unpaired_surrogate(name):
+            raise CorpusFormatError(path, surrogate_problem(f'"labels" entry {position}', name), line)
         if "\n" in name or "\r" in name:  # models keep their labels one per line (labels.txt)
             raise CorpusFormatError(path, f'"labels" entry {position} ({_short(name)}) contains a line break; '
                                           f'label names must be one line', line)
@@ -184,7 +188,30 @@ def _jsonl_row(line_text: str, path: Path, line: int) -> Tuple[str, List[str]]:
         raise CorpusFormatError(path, f'"text" must be a string, got {_short(text)}', line)
     if not text.strip():
         raise CorpusFormatError(path, '"text" is empty', line)
+    if unpaired_surrogate(text):
+        raise CorpusFormatError(path, surrogate_problem('"text"', text), line)
     return text, _jsonl_labels(row["labels"], path, line)
+
+
+def surrogate_problem(field: str, value: str) -> str:
+    """What is wrong with a ``field`` whose ``value`` holds a lone surrogate (see :func:`unpaired_surrogate`)."""
+    return (f"{field} holds {unpaired_surrogate(value)}, half of a UTF-16 surrogate pair, which no UTF-8 "
+            f"file can store; write the whole character (or its pair of escapes)")
+
+
+def unpaired_surrogate(text: str) -> str:
+    """The first lone UTF-16 surrogate in ``text`` as an escape (``"\\ud800"``), else ``""``.
+
+    JSON allows ``"\\ud800"`` alone; Python reads it into a string that no UTF-8
+    writer accepts, so a row holding one fails later, when results are written.
+
+    Usage: ``unpaired_surrogate("a \\ud800 b")  # "\\ud800"``
+    """
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as error:
+        return f"\\u{ord(text[error.start]):04x}"
+    return ""
 
 
 def read_jsonl_corpus(path: PathLike) -> Corpus:
@@ -357,11 +384,22 @@ def _is_jsonl_name(path: Path) -> bool:
 
 
 def _directory_layout(directory: Path, split: str) -> Optional[str]:
-    """``"attentionxml"``, ``"aplc"`` or ``None`` for a dataset directory."""
+    """``"attentionxml"``, ``"aplc"``, ``"jsonl"`` or ``None`` for a dataset directory."""
     if (directory / f"{split}_labels.txt").is_file():
         return "attentionxml"
     if (directory / "train.csv").is_file():
         return "aplc"
+    if jsonl_split_file(directory, split) is not None:
+        return "jsonl"
+    return None
+
+
+def jsonl_split_file(directory: Path, split: str) -> Optional[Path]:
+    """``{split}.jsonl`` (or ``.jsonl.gz``, ``.json``, ``.json.gz``) in ``directory``, if there is one."""
+    for suffix in JSONL_SUFFIXES:
+        path = directory / f"{split}{suffix}"
+        if path.is_file():
+            return path
     return None
 
 
@@ -383,6 +421,7 @@ def _not_found_message(name_or_path: str, path: Path, split: str) -> str:
         missing.append(f"{split}_texts.txt or {split}_raw_texts.txt")
     lines.append(f"  - an AttentionXML directory in {path}: missing {'; '.join(missing)}")
     lines.append(f"  - an APLC-XLNet directory in {path}: missing train.csv")
+    lines.append(f"  - a JSONL directory in {path}: missing {split}.jsonl (or {split}.jsonl.gz)")
     return "\n".join(lines)
 
 
@@ -409,4 +448,7 @@ def load_corpus(name_or_path: PathLike, split: str = "train") -> Corpus:
             return read_attentionxml_corpus(path, split)
         if layout == "aplc":
             return read_aplc_corpus(path, split)
+        if layout == "jsonl":
+            corpus = read_jsonl_corpus(jsonl_split_file(path, split))
+            return dataclasses.replace(corpus, name=path.name)  # the dataset's name, as for the other layouts
     raise FileNotFoundError(_not_found_message(name, path, split))

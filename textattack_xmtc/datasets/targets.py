@@ -33,6 +33,7 @@ Label = Union[str, int]
 Bin = Union[str, int]
 
 from ..formats import TARGET_FILE_SUFFIXES  # noqa: E402  (other names are read as JSON Lines)
+from .corpus import surrogate_problem, unpaired_surrogate  # noqa: E402
 
 MAX_INDEX = 2**31 - 1
 """The largest ``k``, label index or integer ``bin`` a targets row may hold (a C ``int``)."""
@@ -380,6 +381,8 @@ def _csv_row_to_json(row: dict, where: str) -> dict:
             row["labels"] = json.loads(labels)
         except (ValueError, RecursionError):
             raise TargetFormatError(f"{where}: 'labels' looks like JSON but does not parse") from None
+        if isinstance(row["labels"], list):  # names, like the target: "[5]" is the label named 5
+            row["labels"] = [str(label) if _is_label(label) else label for label in row["labels"]]
     else:
         row["labels"] = [label.strip() for label in labels.split(",") if label.strip()]
     # In CSV a target is always a label NAME: numeric names are common in XMTC.
@@ -420,6 +423,10 @@ def _row_to_example(row: dict, where: str, default_k: Optional[int]) -> Tuple[st
         raise TargetFormatError(f"{where}: 'text' must be a non-empty string")
     if not isinstance(labels, list) or not all(_is_label(label) for label in labels):
         raise TargetFormatError(f"{where}: 'labels' must be a list of label names, got {_shown(labels)}")
+    # A lone surrogate reads fine from JSON but fails the first UTF-8 write (a result row, a log).
+    for field, value in [("'text'", text), ("'target'", target)] + [("a label", label) for label in labels]:
+        if isinstance(value, str) and unpaired_surrogate(value):
+            raise TargetFormatError(f"{where}: {surrogate_problem(field, value)}")
     bad_index = next((label for label in labels if isinstance(label, int)
                       and not 0 <= label <= MAX_INDEX), None)
     if bad_index is not None:
