@@ -28,6 +28,8 @@ class CommandLineExit(SystemExit):
     """
 
     def __init__(self, message: str):
+        # Some messages list what was tried, one item per line (the model loader's formats): one line here.
+        message = " ".join(line.strip() for line in str(message).splitlines() if line.strip())
         super().__init__(message)
         self.code = 2  # read by the interpreter when the exception ends the program
         print(message, file=sys.stderr, flush=True)

@@ -109,9 +109,19 @@ def test_csv_header_names_are_stripped_and_a_missing_one_shows_what_was_found(tm
 
 def test_undecodable_and_broken_gzip_files_are_named(tmp_path):
     latin = tmp_path / "latin.jsonl"
-    latin.write_bytes(b'{"text": "caf\xe9", "labels": ["acq"], "target": "acq"}\n')
-    with pytest.raises(TargetFormatError, match=r"latin\.jsonl: not UTF-8 text"):
+    latin.write_bytes(json.dumps(GOOD).encode() + b'\n{"text": "caf\xe9", "labels": ["acq"], "target": "acq"}\n')
+    with pytest.raises(TargetFormatError) as error:
         read_targets(latin)
+    assert one_line(error) == (f"{latin}, line 2: not UTF-8 text (invalid continuation byte at byte 14 of the "
+                               "line); save the file as UTF-8")
+    with gzip.open(tmp_path / "latin.csv.gz", "wb") as handle:
+        handle.write(b"text,labels,target\nBuys,acq,acq\n\ncaf\xe9,acq,acq\n")
+    with pytest.raises(TargetFormatError, match=r"latin\.csv\.gz, line 4: not UTF-8 text"):
+        read_targets(tmp_path / "latin.csv.gz")
+    utf16 = tmp_path / "utf16.jsonl"
+    utf16.write_bytes((json.dumps(GOOD) + "\n").encode("utf-16"))
+    with pytest.raises(TargetFormatError, match=r"utf16\.jsonl: UTF-16 text \(it starts with a UTF-16 byte-order"):
+        read_targets(utf16)
     fake = tmp_path / "fake.jsonl.gz"
     fake.write_text(json.dumps(GOOD) + "\n")
     with pytest.raises(TargetFormatError, match=r"fake\.jsonl\.gz: not a readable gzip file"):

@@ -234,8 +234,7 @@ def read_targets(path: Union[str, Path], labels: Optional[Sequence[str]] = None,
         examples = [(text, target) for text, target in (_row_to_example(row, where, default_k)
                                                         for where, row in rows)]
     except UnicodeDecodeError as error:
-        raise TargetFormatError(f"{path}: not UTF-8 text ({error.reason} at byte {error.start} of a "
-                                "line); save the file as UTF-8") from None
+        raise TargetFormatError(_not_utf8_message(path, error)) from None
     except (gzip.BadGzipFile, EOFError, zlib.error) as error:
         raise TargetFormatError(f"{path}: not a readable gzip file ({error})") from None
     except csv.Error as error:
@@ -293,6 +292,23 @@ def _open_text(path: Path) -> Iterator[io.TextIOBase]:
         # utf-8-sig: spreadsheets and some editors start UTF-8 files with a byte-order mark.
         with io.TextIOWrapper(binary, encoding="utf-8-sig", newline="") as text:
             yield text
+
+
+def _not_utf8_message(path: Path, error: UnicodeDecodeError) -> str:
+    """Where a targets file stops being UTF-8: its line (the text was decoded in chunks, not lines)."""
+    with open(path, "rb") as raw:
+        gzipped = path.name.lower().endswith(".gz") or raw.peek(2)[:2] == GZIP_MAGIC
+        data = (gzip.GzipFile(fileobj=raw, mode="rb") if gzipped else raw).read()
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return f"{path}: UTF-16 text (it starts with a UTF-16 byte-order mark); save the file as UTF-8"
+    try:
+        data.decode("utf-8-sig")
+    except UnicodeDecodeError as found:
+        line = data.count(b"\n", 0, found.start) + 1
+        column = found.start - (data.rfind(b"\n", 0, found.start) + 1) + 1
+        return (f"{path}, line {line}: not UTF-8 text ({found.reason} at byte {column} of the line); "
+                f"save the file as UTF-8")
+    return f"{path}: not UTF-8 text ({error.reason}); save the file as UTF-8"
 
 
 def _shown(value, limit: int = 60) -> str:
