@@ -141,6 +141,27 @@ def test_bad_inputs_end_with_one_line(run_dir, tmp_path, capsys):
     assert "--examples" in one_error_line(capsys, [str(run_dir), "--examples", "-1"])
 
 
+def test_an_unfinished_run_is_said_to_be_one_and_a_finished_one_is_not(run_dir, tmp_path, capsys):
+    # was exit 0 and a table over the rows there, nothing saying that targets were missing
+    unfinished = shutil.copytree(run_dir, tmp_path / "unfinished", ignore=shutil.ignore_patterns("report"))
+    rows = (unfinished / "results.jsonl").read_text().splitlines(keepends=True)
+    (unfinished / "results.jsonl").write_text("".join(rows[:2]))
+    total = json.loads((run_dir / "run.json").read_text())["targets"]["rows"]
+    note = (f"2 of {total} targets done (unfinished run; run `textattack-xmtc experiment` again with the same "
+            "options, and no --num-targets, to finish it)")
+    assert main([str(unfinished)]) == 0
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[0].startswith("== ") and printed[0].endswith(f"({unfinished})")
+    assert printed[1] == note  # right under the run's heading, above its tables
+    assert note in (unfinished / "report" / "report.html").read_text()
+    assert f"2 of {total} targets done (unfinished run" in (unfinished / "report" / "report.md").read_text()
+
+    assert main([str(run_dir), "--out", str(tmp_path / "finished")]) == 0
+    assert "unfinished run" not in capsys.readouterr().out
+    for name in ("report.html", "report.md"):
+        assert "unfinished run" not in (tmp_path / "finished" / name).read_text()
+
+
 def test_several_runs_share_one_plot_with_their_labels(run_dir, tmp_path, capsys):
     out = tmp_path / "joint"
     assert main([str(run_dir), str(run_dir), "--out", str(out), "--label", "BCE", "PW-BCE"]) == 0

@@ -129,6 +129,33 @@ def test_read_run_checks(tmp_path):
         read_run(tmp_path)
 
 
+def with_target_count(directory, rows):
+    """run.json records the targets file's rows, as ``experiment`` writes it."""
+    meta = json.loads((directory / "run.json").read_text())
+    (directory / "run.json").write_text(json.dumps(dict(meta, targets={"path": "t.jsonl", "rows": rows})))
+    return directory
+
+
+def test_an_unfinished_run_says_how_many_targets_are_done_and_a_finished_one_says_nothing(tmp_path):
+    # was a table over 2 targets with nothing saying that 1 of 3 was missing
+    rows = [row("succeeded", 1, target_number=0), row("failed", 50, target_number=1)]
+    unfinished = read_run(with_target_count(write_run(tmp_path / "unfinished", rows), 3))
+    note = ("2 of 3 targets done (unfinished run; run `textattack-xmtc experiment` again with the same "
+            "options, and no --num-targets, to finish it)")
+    assert unfinished.unfinished == note
+    assert note in html_report([unfinished], {})
+    assert "2 of 3 targets done (unfinished run; run \\`textattack-xmtc experiment\\` again" in (
+        markdown_report([unfinished]))
+    repeated = read_run(with_target_count(write_run(tmp_path / "repeated", rows + rows[:1]), 3))
+    assert repeated.unfinished.startswith("2 of 3 targets done")  # a repeated row is one target
+    finished = read_run(with_target_count(write_run(tmp_path / "finished", rows), 2))
+    older = read_run(write_run(tmp_path / "older", rows))  # run.json without a count: nothing to compare
+    edited = read_run(with_target_count(write_run(tmp_path / "edited", rows), "3"))
+    for run in (finished, older, edited):
+        assert run.unfinished is None
+        assert "unfinished run" not in html_report([run], {}) + markdown_report([run])
+
+
 def test_default_label_is_the_model_name_and_recipe():
     assert default_label({"model": "attentionxml-reuters21578", "recipe": "xmtc-neg"}) == (
         "attentionxml-reuters21578 · xmtc-neg")

@@ -27,6 +27,28 @@ def test_a_locked_directory_is_refused_with_the_callers_advice(tmp_path):
     os.close(lock_run_directory(tmp_path))  # free again once the holder closed it
 
 
+def test_a_directory_where_the_lock_cannot_be_made_is_one_run_directory_error(tmp_path, monkeypatch):
+    # was a PermissionError traceback from os.open (read-only filesystem, someone else's directory)
+    real_open = os.open
+
+    def refuse_the_lock(path, *args, **kwargs):
+        if str(path).endswith(".lock"):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", refuse_the_lock)
+    with pytest.raises(RunDirectoryError) as refused:
+        lock_run_directory(tmp_path)
+    assert str(refused.value) == (f"{tmp_path}: cannot write in the run directory (Permission denied); "
+                                  "choose a writable --out")
+    monkeypatch.undo()
+    not_a_directory = tmp_path / "a-file"
+    not_a_directory.write_text("mine")
+    with pytest.raises(RunDirectoryError, match=r"a-file/run: cannot write in the run directory \(Not a directory\)"):
+        lock_run_directory(not_a_directory / "run")
+    assert not_a_directory.read_text() == "mine"
+
+
 def write_lines(path, lines):
     path.write_bytes(b"".join(lines))
     return path

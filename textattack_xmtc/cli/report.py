@@ -5,7 +5,10 @@ definitions, example documents) and :mod:`textattack_xmtc.study.plots`
 (success rate against label frequency). Writes ``report.html`` (one
 self-contained page: open it in a browser), ``report.md`` and
 ``success_rate.png`` into the output directory, and prints the text table of
-each run. User mistakes end with one line on stderr and exit status 2.
+each run. A run with fewer rows than run.json's targets (an unfinished
+``experiment``) is reported as such: "2 of 3 targets done (unfinished run; ...)"
+above its table, in the text and in both reports. User mistakes end with one
+line on stderr and exit status 2.
 
 Usage::
 
@@ -109,7 +112,8 @@ def _report(args: argparse.Namespace) -> int:
         raise UsageError(f"cannot write the report into {out} ({error.strerror or error}): "
                           "choose a writable --out") from None
     for run in runs:
-        print(f"== {run.label} ({run.path})\n{summary_text(run.rows, run.transfers)}")
+        note = f"{run.unfinished}\n" if run.unfinished else ""  # the table alone would pass for the whole run
+        print(f"== {run.label} ({run.path})\n{note}{summary_text(run.rows, run.transfers)}")
     for name in OUTPUT_FILES:
         print(f"wrote {out / name}")
     return 0

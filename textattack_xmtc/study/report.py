@@ -72,6 +72,11 @@ TRANSFER_HELP = ("transfers to <name>: of the successful attacks (any words chan
                  "counted; from RUN_DIR/transfer.jsonl (experiment --rescore-with)")
 
 
+# Said wherever a run is reported whose rows cover fewer targets than run.json's ``targets.rows``.
+UNFINISHED_NOTE = ("{done} of {total} targets done (unfinished run; run `textattack-xmtc experiment` again "
+                   "with the same options, and no --num-targets, to finish it)")
+
+
 class ReportError(ValueError):
     """A run directory or its rows cannot be reported; the message is one line saying how to fix it."""
 
@@ -84,6 +89,16 @@ class Run:
     label: str = ""
     # transfer.jsonl: second victim's name -> target_number -> transfer row; {} without the file
     transfers: Dict[str, Dict[int, dict]] = field(default_factory=dict)
+
+    @property
+    def unfinished(self) -> Optional[str]:
+        """:data:`UNFINISHED_NOTE` when run.json counts more targets than have rows; None otherwise."""
+        targets = self.meta.get("targets")
+        total = targets.get("rows") if isinstance(targets, dict) else None
+        if not isinstance(total, int) or isinstance(total, bool):
+            return None  # an older or hand-made run.json: no count to compare with
+        done = targets_done(self.rows)
+        return UNFINISHED_NOTE.format(done=done, total=total) if done < total else None
 
     @property
     def kind(self) -> str:
@@ -189,6 +204,12 @@ def _check_row(row: dict, path: Path, number: int) -> None:
         if isinstance(value, float) and not math.isfinite(value):
             raise ReportError(f"{path}:{number} has {name} = {value}: NaN/inf is not a result; "
                               "the victim or the encoder produced invalid numbers, rerun that target")
+
+
+def targets_done(rows: Sequence[Mapping]) -> int:
+    """Targets with a row: distinct target numbers (a row may repeat), plus rows made without one."""
+    numbers = {row["target_number"] for row in rows if isinstance(row.get("target_number"), int)}
+    return len(numbers) + sum(not isinstance(row.get("target_number"), int) for row in rows)
 
 
 def _attacks(rows: Sequence[Mapping]) -> List[str]:
@@ -440,6 +461,8 @@ def markdown_report(runs: Sequence[Run], plot_files: Sequence[str] = (), example
     for run in runs:
         summaries = summarize(run.rows)
         lines += ["", f"## {_markdown_text(run.label)}", "", f"Run directory: `{run.path}`", ""]
+        if run.unfinished:
+            lines += [f"**{_markdown_text(run.unfinished)}**", ""]
         for title, metrics, explanation in DEFINITIONS:
             header, cells = table_cells(summaries, metrics, run.rows, run.transfers)
             if run.transfers:  # escaped: "<name>" would be read as an HTML tag
@@ -470,6 +493,7 @@ tr:first-child td { font-weight: bold; background: #f3f3f3; }
 th { background: #e4e8f0; }
 img { max-width: 100%; border: 1px solid #ddd; }
 .definition { color: #555; font-size: 0.9em; }
+.unfinished { color: #900; font-weight: bold; }
 .example { border-left: 3px solid #99a; padding: 0.3em 0.8em; margin: 0.8em 0; }
 del { background: #fdd; color: #900; }
 ins { background: #dfd; color: #060; text-decoration: none; font-weight: bold; }
@@ -494,6 +518,8 @@ def _html_run(run: Run, examples: int) -> str:
     summaries = summarize(run.rows)
     parts = [f"<section><h2>{html.escape(run.label)}</h2>",
              f"<p class=\"definition\">Run directory: <code>{html.escape(str(run.path))}</code></p>"]
+    if run.unfinished:
+        parts.append(f"<p class=\"unfinished\">{html.escape(run.unfinished)}</p>")
     for title, metrics, explanation in DEFINITIONS:
         header, cells = table_cells(summaries, metrics, run.rows, run.transfers)
         if run.transfers:

@@ -305,7 +305,9 @@ def lock_run_directory(path: Path, hint: str = LOCK_HINT) -> int:
 
     The kernel releases the lock when the process dies. A directory locked by
     another process raises :class:`RunDirectoryError` at once, ending with
-    ``hint``: what the caller's user can do about it.
+    ``hint``: what the caller's user can do about it. A directory where the lock
+    file cannot be made (read-only filesystem, someone else's directory) raises
+    :class:`RunDirectoryError` too, as a new ``--out`` that cannot be created does.
 
     Usage::
 
@@ -315,7 +317,11 @@ def lock_run_directory(path: Path, hint: str = LOCK_HINT) -> int:
         finally:
             os.close(fd)
     """
-    fd = os.open(path / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fd = os.open(path / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as error:  # nothing of the run could be written there either
+        raise RunDirectoryError(f"{path}: cannot write in the run directory ({error.strerror or error}); "
+                                "choose a writable --out") from None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
