@@ -97,3 +97,10 @@ def test_a_chosen_k_that_every_label_fits_in_is_refused_at_build(recipe, keyword
     monkeypatch.delenv("XMTC_K")
     assert recipe.build(keyword_victim, encoder="none").goal_function.default_k == 5  # the default: rows may set k
     assert recipe.build(keyword_victim, k=4, encoder="none").goal_function.default_k == 4
+
+
+def test_resolved_options_with_the_default_k_build_on_a_model_with_as_many_labels(keyword_victim, monkeypatch):
+    monkeypatch.delenv("XMTC_K", raising=False)
+    resolved = XMTCPositive.resolve_options(keyword_victim, encoder="none").as_dict()  # as experiment workers get them
+    assert resolved["k"] == 5 == len(keyword_victim.labels)
+    assert XMTCPositive.build(keyword_victim, **resolved).goal_function.default_k == 5

@@ -95,7 +95,13 @@ class RecipeOptions:
 
     @classmethod
     def given(cls, name: str, **overrides) -> bool:
-        """Whether option ``name`` was set by the user (a keyword, else ``XMTC_*``), not left at its default."""
+        """Whether option ``name`` was set by the user (a keyword, else ``XMTC_*``), not left at its default.
+
+        A complete set of options (``as_dict()`` of resolved options, as an experiment's
+        workers receive them) tells nothing of what the user set: False.
+        """
+        if {field.name for field in fields(cls)} <= set(overrides):
+            return False
         return overrides.get(name) is not None or os.environ.get(f"XMTC_{name.upper()}") not in (None, "")
 
     def as_dict(self) -> dict:
