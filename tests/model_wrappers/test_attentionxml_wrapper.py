@@ -313,3 +313,75 @@ def _edit_metadata(directory, **changes):
     metadata = json.loads(path.read_text())
     metadata.update(changes)
     path.write_text(json.dumps(metadata))
+
+
+# ---------------------------------------------------------------- labels.txt (line i = output i)
+
+
+def _label_file(tmp_path, data: bytes):
+    path = tmp_path / "labels.txt"
+    path.write_bytes(data)
+    return path
+
+
+def test_a_blank_line_inside_the_label_list_is_refused_naming_the_line(tmp_path):
+    from textattack_xmtc.model_wrappers.attentionxml import read_label_list
+
+    # Skipped, it moved 'interest' to output 1: a wrong answer, or a puzzling label count.
+    path = _label_file(tmp_path, b"crude\n\ninterest\n")
+    with pytest.raises(CheckpointError, match=r"labels\.txt, line 2: blank line inside the label list "
+                                              r"\(line i names output i\); remove it"):
+        read_label_list(path)
+    _label_file(tmp_path, b"\ncrude\n")
+    with pytest.raises(CheckpointError, match=r"line 1: blank line"):
+        read_label_list(path)
+
+
+def test_trailing_blank_lines_and_crlf_are_fine(tmp_path):
+    from textattack_xmtc.model_wrappers.attentionxml import read_label_list
+
+    assert read_label_list(_label_file(tmp_path, b"crude\r\ngrain\r\ninterest\r\n\r\n  \n\n")) == LABELS
+    assert read_label_list(_label_file(tmp_path, b"crude\ngrain\ninterest")) == LABELS
+    assert read_label_list(_label_file(tmp_path, b"")) == []
+
+
+def test_a_label_list_that_is_not_utf8_names_the_file_and_line(tmp_path):
+    from textattack_xmtc.model_wrappers.attentionxml import read_label_list
+
+    path = _label_file(tmp_path, "crude\ncaf\u00e9\n".encode("latin-1"))
+    with pytest.raises(CheckpointError, match=r"labels\.txt, line 2: not UTF-8 text \(byte 0xe9\); "
+                                              r"save the label list as UTF-8"):
+        read_label_list(path)
+
+
+def test_a_repeated_label_names_both_lines(tmp_path):
+    from textattack_xmtc.model_wrappers.attentionxml import read_label_list
+
+    with pytest.raises(CheckpointError, match=r"labels\.txt, lines 1 and 3: label 'crude' appears twice"):
+        read_label_list(_label_file(tmp_path, b"crude\ngrain\ncrude\n"))
+
+
+@pytest.mark.parametrize("separator", ["\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029"])
+def test_only_newline_ends_a_label(tmp_path, separator):
+    from textattack_xmtc.model_wrappers.attentionxml import read_label_list
+    from textattack_xmtc.model_wrappers.saved import write_labels
+
+    labels = [f"crude{separator}oil", "grain"]  # splitlines() made three labels of these two
+    write_labels(tmp_path / "labels.txt", labels)
+    assert read_label_list(tmp_path / "labels.txt") == labels
+
+
+@pytest.mark.parametrize("data, problem", [
+    (b"crude\n\ninterest\n", r"line 2: blank line inside the label list"),
+    (b"crude\ngrain\n\xe9\n", r"line 3: not UTF-8 text"),
+    (b"crude\ngrain\ncrude\n", r"lines 1 and 3: label 'crude' appears twice"),
+])
+def test_a_damaged_label_list_is_one_load_error_line(wrapper, tmp_path, data, problem):
+    from textattack_xmtc.model_wrappers import ModelLoadError, load_victim
+
+    directory = tmp_path / "damaged"
+    wrapper.save(directory)
+    (directory / "labels.txt").write_bytes(data)
+    with pytest.raises(ModelLoadError, match=problem) as error:
+        load_victim(str(directory))
+    assert str(error.value).startswith(str(directory / "labels.txt")) and "\n" not in str(error.value)

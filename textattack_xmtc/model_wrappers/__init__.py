@@ -17,7 +17,9 @@ Usage::
 """
 from __future__ import annotations
 
+import errno
 import json
+import os
 from pathlib import Path
 from typing import Callable, Dict, Optional, Tuple
 
@@ -156,6 +158,8 @@ def _load_from_path(path: Path, options: dict) -> XMTCModelWrapper:
     if (path / SAVED_MODEL_FILE).is_file():
         return _load_saved(path, options)
     if not path.exists():
+        if _is_symlink_loop(path):  # exists() is False for a loop too: "no such file" would send the user looking
+            raise ModelLoadError(f"{path}: a symbolic link loop (too many levels of symbolic links)")
         raise ModelLoadError(
             f"{path}: no such file or directory, and not a built-in model name "
             f"(built-in: {', '.join(sorted(builtin_names()))})")
@@ -172,6 +176,15 @@ def _load_from_path(path: Path, options: dict) -> XMTCModelWrapper:
     raise ModelLoadError(f"{path}: not a model this package can load. Expected one of:\n  "
                          + "\n  ".join(_format_descriptions())
                          + "".join(f"\nFound: {hint}" for hint in hints))
+
+
+def _is_symlink_loop(path: Path) -> bool:
+    """True when resolving ``path`` (or a folder above it) goes round a symbolic link loop."""
+    try:
+        os.stat(path)
+    except OSError as error:
+        return error.errno == errno.ELOOP
+    return False
 
 
 def _formats():

@@ -266,7 +266,10 @@ def read_state_dict(path: Path) -> Dict[str, torch.Tensor]:
 
 
 def read_label_list(path: PathLike) -> List[str]:
-    """One label per line, line i = output i (blank lines skipped; repeats refused).
+    """One label per line, line i = output i (trailing blank lines skipped; inner blank lines and repeats refused).
+
+    Lines end at ``\\n`` only (a trailing ``\\r`` is dropped): ``str.splitlines`` would also break a
+    label at ``\\x0b``, ``\\x85``, ``\\u2028`` and the like, shifting every later output.
 
     Usage::
 
@@ -275,13 +278,25 @@ def read_label_list(path: PathLike) -> List[str]:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"label list not found: {path}")
-    labels = [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    seen = set()
-    for label in labels:
-        if label in seen:
-            raise CheckpointError(f"{path}: label {label!r} appears twice")
-        seen.add(label)
-    return labels
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        raise CheckpointError(f"{path}, line {line}: not UTF-8 text (byte 0x{data[error.start]:02x}); "
+                              f"save the label list as UTF-8") from None
+    lines = [line.removesuffix("\r").strip() for line in text.split("\n")]
+    while lines and not lines[-1]:
+        lines.pop()
+    first_line: Dict[str, int] = {}
+    for number, label in enumerate(lines, start=1):
+        if not label:  # dropping it would move every later label to the previous output
+            raise CheckpointError(f"{path}, line {number}: blank line inside the label list "
+                                  f"(line i names output i); remove it")
+        if label in first_line:
+            raise CheckpointError(f"{path}, lines {first_line[label]} and {number}: label {label!r} appears twice")
+        first_line[label] = number
+    return lines
 
 
 def read_original_labels(path: PathLike, allow_pickle: bool = False) -> List[str]:
