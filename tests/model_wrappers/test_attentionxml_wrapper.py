@@ -343,6 +343,7 @@ def test_trailing_blank_lines_and_crlf_are_fine(tmp_path):
     assert read_label_list(_label_file(tmp_path, b"crude\r\ngrain\r\ninterest\r\n\r\n  \n\n")) == LABELS
     assert read_label_list(_label_file(tmp_path, b"crude\ngrain\ninterest")) == LABELS
     assert read_label_list(_label_file(tmp_path, b"")) == []
+    assert read_label_list(_label_file(tmp_path, b"\xef\xbb\xbfcrude\ngrain\ninterest\n")) == LABELS  # a BOM
 
 
 def test_a_label_list_that_is_not_utf8_names_the_file_and_line(tmp_path):

@@ -280,7 +280,7 @@ def read_label_list(path: PathLike) -> List[str]:
         raise FileNotFoundError(f"label list not found: {path}")
     data = path.read_bytes()
     try:
-        text = data.decode("utf-8")
+        text = data.decode("utf-8-sig")  # Notepad and spreadsheets start UTF-8 with a byte-order mark
     except UnicodeDecodeError as error:
         line = data.count(b"\n", 0, error.start) + 1
         raise CheckpointError(f"{path}, line {line}: not UTF-8 text (byte 0x{data[error.start]:02x}); "
