@@ -248,8 +248,12 @@ def test_aplc_empty_and_missing(tmp_path):
 
 
 def test_aplc_label_order(tmp_path):
-    (tmp_path / "labels.txt").write_text("frequent\nrare\n\nrarest\n", encoding="utf-8")
+    (tmp_path / "labels.txt").write_text("frequent\nrare\nrarest\n\n \n", encoding="utf-8")
     assert read_aplc_label_order(tmp_path) == ["frequent", "rare", "rarest"]
+    # Line i names output i: a blank line inside would shift every later label (it was skipped).
+    (tmp_path / "labels.txt").write_text("frequent\nrare\n\nrarest\n", encoding="utf-8")
+    with pytest.raises(CorpusFormatError, match=r"labels\.txt, line 3: blank line inside the label list"):
+        read_aplc_label_order(tmp_path)
 
 
 def test_aplc_label_order_errors(tmp_path):

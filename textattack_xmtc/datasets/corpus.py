@@ -361,10 +361,13 @@ def read_aplc_label_order(directory: PathLike) -> List[str]:
     path = _require_file(Path(directory).expanduser() / "labels.txt", "APLC-XLNet label list")
     labels: List[str] = []
     seen = {}
-    for number, line in enumerate(_decoded_lines(path), start=1):
-        name = line.strip()
-        if not name:
-            continue
+    lines = [line.strip() for line in _decoded_lines(path)]
+    while lines and not lines[-1]:
+        lines.pop()
+    for number, name in enumerate(lines, start=1):
+        if not name:  # dropping it would move every later label to the previous output
+            raise CorpusFormatError(path, "blank line inside the label list (line i names output i); remove it",
+                                    number)
         # A repeated name would give two output columns one label.
         if name in seen:
             raise CorpusFormatError(path, f"label {name!r} repeats line {seen[name]}", number)
