@@ -220,9 +220,9 @@ def test_stock_command_takes_recipe_options(hf_multilabel_dir, tmp_path):
                                    "labels": ["acq"], "target": "acq"}) + "\n")
     env = {name: value for name, value in os.environ.items() if not name.startswith("XMTC_")}
     result = subprocess.run(
-        ["textattack", "attack", "--recipe", 'xmtc-pos^k=3,encoder="none",max_candidates=4', "--model",
+        ["textattack", "attack", "--recipe", 'xmtc-pos^k=2,encoder="none",max_candidates=4', "--model",
          str(hf_multilabel_dir), "--dataset-from-file", str(targets), "--num-examples", "1"],
         capture_output=True, text=True, timeout=600, env=dict(env, PYTHONUNBUFFERED="1"))
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "(default_k):  3" in result.stdout and "(max_candidates):  4" in result.stdout, result.stdout[:3000]
-    assert "k=3)" in result.stdout  # the row has no k of its own
+    assert "(default_k):  2" in result.stdout and "(max_candidates):  4" in result.stdout, result.stdout[:3000]
+    assert "k=2)" in result.stdout  # the row has no k of its own (k=3 would hold all 3 labels: refused)
