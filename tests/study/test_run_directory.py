@@ -89,3 +89,29 @@ def test_parse_row_is_the_same_decoding_and_also_needs_a_target_number():
     for damaged in (b'{"status": "failed"}\n', b'{"target_number": "2"}\n', b'{"target_number": 2, "x": NaN}\n',
                     b"\xff\n", b"{oops\n", b"[2]\n", b""):
         assert parse_row(damaged) is None, damaged
+
+
+def test_a_row_that_cannot_be_written_is_one_run_directory_error_and_earlier_rows_stay(tmp_path, monkeypatch):
+    import errno
+
+    from textattack_xmtc.study.run_directory import RESULTS_FILE, RunDirectory
+
+    settings = {"format": "textattack-xmtc-run", "version": 1, "model": "m", "victim": {}, "recipe": "xmtc-pos",
+                "options": {}, "targets": {"path": "t", "sha256": "0", "rows": 2}, "seed": 0}
+    with RunDirectory.open(tmp_path / "run", settings) as run:
+        run.append({"target_number": 0, "text": "kept"})
+        real_write = os.write
+
+        def full_disk(fd, data):
+            if fd == run._results_fd:
+                raise OSError(errno.ENOSPC, "No space left on device")
+            return real_write(fd, data)
+
+        monkeypatch.setattr(os, "write", full_disk)
+        with pytest.raises(RunDirectoryError) as error:
+            run.append({"target_number": 1, "text": "lost"})
+        monkeypatch.undo()
+    message = str(error.value)
+    assert "\n" not in message and message.startswith(f"{tmp_path / 'run' / RESULTS_FILE}: cannot append a result row "
+                                                      "(No space left on device); the rows before it are kept")
+    assert (tmp_path / "run" / RESULTS_FILE).read_text().count("\n") == 1

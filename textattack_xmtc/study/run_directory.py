@@ -25,6 +25,7 @@ Usage::
 """
 from __future__ import annotations
 
+import errno
 import fcntl
 import hashlib
 import json
@@ -172,12 +173,17 @@ class RunDirectory:
     def append(self, row: dict) -> None:
         """Append one row, crash-safe: one write of the whole line, then fsync."""
         line = (json.dumps(row, ensure_ascii=False, allow_nan=False) + "\n").encode("utf-8")
-        if self._results_fd is None:
-            self._results_fd = os.open(self.results, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        written = os.write(self._results_fd, line)
-        if written != len(line):  # a full disk; the torn line is cut off when the run is continued
-            raise OSError(f"{self.results}: only {written} of {len(line)} bytes written (disk full?)")
-        os.fsync(self._results_fd)
+        try:
+            if self._results_fd is None:
+                self._results_fd = os.open(self.results, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            written = os.write(self._results_fd, line)
+            if written != len(line):  # the torn line is cut off when the run is continued
+                raise OSError(errno.ENOSPC, f"only {written} of {len(line)} bytes written")
+            os.fsync(self._results_fd)
+        except OSError as error:  # a full disk, a quota, a file made read-only: the rows before it are kept
+            raise RunDirectoryError(f"{self.results}: cannot append a result row ({error.strerror or error}); "
+                                    f"the rows before it are kept: make room and run the same command to "
+                                    f"continue") from None
         self._lines.setdefault(row["target_number"], line)
 
     def put_in_order(self) -> None:
