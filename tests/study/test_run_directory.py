@@ -115,3 +115,24 @@ def test_a_row_that_cannot_be_written_is_one_run_directory_error_and_earlier_row
     assert "\n" not in message and message.startswith(f"{tmp_path / 'run' / RESULTS_FILE}: cannot append a result row "
                                                       "(No space left on device); the rows before it are kept")
     assert (tmp_path / "run" / RESULTS_FILE).read_text().count("\n") == 1
+
+
+def test_a_run_file_that_cannot_be_written_is_one_run_directory_error_and_the_lock_is_freed(tmp_path, monkeypatch):
+    import errno
+
+    from textattack_xmtc.study import run_directory
+    from textattack_xmtc.study.run_directory import RunDirectory
+
+    settings = {"format": "textattack-xmtc-run", "version": 1, "model": "m", "victim": {}, "recipe": "xmtc-pos",
+                "options": {}, "targets": {"path": "t", "sha256": "0", "rows": 1}, "seed": 0}
+
+    def full_disk(path, content):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(run_directory, "write_atomically", full_disk)
+    with pytest.raises(RunDirectoryError) as error:
+        RunDirectory.open(tmp_path / "run", settings)
+    assert str(error.value) == (f"{tmp_path / 'run'}: cannot set up the run directory (No space left on device); "
+                                "make room or choose another --out")
+    monkeypatch.undo()
+    RunDirectory.open(tmp_path / "run", settings).close()  # not left locked

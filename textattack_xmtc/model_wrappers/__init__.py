@@ -160,6 +160,8 @@ def _load_from_path(path: Path, options: dict) -> XMTCModelWrapper:
     if not path.exists():
         if _is_symlink_loop(path):  # exists() is False for a loop too: "no such file" would send the user looking
             raise ModelLoadError(f"{path}: a symbolic link loop (too many levels of symbolic links)")
+        if path.is_symlink():
+            raise ModelLoadError(f"{path}: a symbolic link to {os.readlink(path)}, which does not exist")
         raise ModelLoadError(
             f"{path}: no such file or directory, and not a built-in model name "
             f"(built-in: {', '.join(sorted(builtin_names()))})")

@@ -123,6 +123,10 @@ class RunDirectory:
         try:
             _check_or_write_settings(path, settings)
             _remove_partial_files(path)
+        except OSError as error:  # a full disk or quota: the lock could be made, run.json not
+            os.close(lock_fd)
+            raise RunDirectoryError(f"{path}: cannot set up the run directory ({error.strerror or error}); "
+                                    f"make room or choose another --out") from None
         except BaseException:
             os.close(lock_fd)
             raise
