@@ -82,9 +82,9 @@ class RecipeOptions:
         """Defaults, then ``XMTC_*`` environment variables, then keyword arguments."""
         options = cls()
         for field in fields(cls):
-            raw = os.environ.get(f"XMTC_{field.name.upper()}")
+            raw = os.environ.get(option_variable(field.name))
             if raw not in (None, ""):
-                setattr(options, field.name, parse_option_value(field.name, raw, f"XMTC_{field.name.upper()}"))
+                setattr(options, field.name, parse_option_value(field.name, raw, option_variable(field.name)))
         for name, value in overrides.items():
             if name not in {f.name for f in fields(cls)}:
                 raise TypeError(f"unknown recipe option {name!r}")
@@ -102,7 +102,7 @@ class RecipeOptions:
         """
         if {field.name for field in fields(cls)} <= set(overrides):
             return False
-        return overrides.get(name) is not None or os.environ.get(f"XMTC_{name.upper()}") not in (None, "")
+        return overrides.get(name) is not None or os.environ.get(option_variable(name)) not in (None, "")
 
     def as_dict(self) -> dict:
         """The options as plain values, for result rows and summaries."""
@@ -148,6 +148,11 @@ class RecipeOptions:
 _INTEGERS = {"k", "max_candidates", "threads"}
 _FLOATS = {"min_similarity", "max_change_rate"}
 _BOOLEANS = {"fill_candidates", "protect_label_words"}
+
+
+def option_variable(name: str) -> str:
+    """The environment variable of recipe option ``name`` (``k`` -> ``XMTC_K``)."""
+    return f"XMTC_{name.upper()}"
 
 
 def parse_option_value(name: str, raw: str, variable: str):

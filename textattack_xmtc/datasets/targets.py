@@ -284,11 +284,17 @@ GZIP_MAGIC = b"\x1f\x8b"
 
 
 @contextlib.contextmanager
-def _open_text(path: Path) -> Iterator[io.TextIOBase]:
-    """The file as text: gunzipped when it is named ``*.gz`` (any case) or starts like gzip."""
+def _open_bytes(path: Path) -> Iterator[io.BufferedIOBase]:
+    """The file's bytes: gunzipped when it is named ``*.gz`` (any case) or starts like gzip."""
     with open(path, "rb") as raw:
         gzipped = path.name.lower().endswith(".gz") or raw.peek(2)[:2] == GZIP_MAGIC
-        binary = gzip.GzipFile(fileobj=raw, mode="rb") if gzipped else raw
+        yield gzip.GzipFile(fileobj=raw, mode="rb") if gzipped else raw
+
+
+@contextlib.contextmanager
+def _open_text(path: Path) -> Iterator[io.TextIOBase]:
+    """The file as text (see :func:`_open_bytes`)."""
+    with _open_bytes(path) as binary:
         # utf-8-sig: spreadsheets and some editors start UTF-8 files with a byte-order mark.
         with io.TextIOWrapper(binary, encoding="utf-8-sig", newline="") as text:
             yield text
@@ -296,9 +302,8 @@ def _open_text(path: Path) -> Iterator[io.TextIOBase]:
 
 def _not_utf8_message(path: Path, error: UnicodeDecodeError) -> str:
     """Where a targets file stops being UTF-8: its line (the text was decoded in chunks, not lines)."""
-    with open(path, "rb") as raw:
-        gzipped = path.name.lower().endswith(".gz") or raw.peek(2)[:2] == GZIP_MAGIC
-        data = (gzip.GzipFile(fileobj=raw, mode="rb") if gzipped else raw).read()
+    with _open_bytes(path) as binary:
+        data = binary.read()
     if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
         return f"{path}: UTF-16 text (it starts with a UTF-16 byte-order mark); save the file as UTF-8"
     try:

@@ -176,7 +176,7 @@ class AttentionXMLTokenizer:
         if len(self._piece_ids) >= _SEGMENT_CACHE_SIZE:
             self._piece_ids.clear()
         lookup = self.word_to_id.get
-        return tuple(lookup(token.lower(), UNK_ID) for token in piece_tokens(piece) if _WORD_CHARACTER.search(token))
+        return tuple(lookup(word, UNK_ID) for word in _kept_words(piece_tokens(piece)))
 
     def pad(self, sequences: Sequence[Sequence[int]], length: Optional[int] = None) -> torch.Tensor:
         """Right-pad id lists with 0 to ``length`` (default: the longest), as a LongTensor [B, T].
@@ -206,7 +206,12 @@ class AttentionXMLTokenizer:
 
 def _segment_words(segment: Tuple[str, bool]) -> Tuple[str, ...]:
     """The kept tokens of one segment: those with a word character, lower-cased."""
-    return tuple(token.lower() for token in segment_tokens(*segment) if _WORD_CHARACTER.search(token))
+    return _kept_words(segment_tokens(*segment))
+
+
+def _kept_words(tokens: Iterable[str]) -> Tuple[str, ...]:
+    """The tokens with a word character, lower-cased: what AttentionXML looks up."""
+    return tuple(token.lower() for token in tokens if _WORD_CHARACTER.search(token))
 
 
 def load_vocab(path: Union[str, os.PathLike]) -> np.ndarray:
