@@ -358,7 +358,7 @@ def test_a_label_list_that_is_not_utf8_names_the_file_and_line(tmp_path):
 def test_a_repeated_label_names_both_lines(tmp_path):
     from textattack_xmtc.model_wrappers.attentionxml import read_label_list
 
-    with pytest.raises(CheckpointError, match=r"labels\.txt, lines 1 and 3: label 'crude' appears twice"):
+    with pytest.raises(CheckpointError, match=r"labels\.txt, line 3: label 'crude' repeats line 1"):
         read_label_list(_label_file(tmp_path, b"crude\ngrain\ncrude\n"))
 
 
@@ -375,7 +375,7 @@ def test_only_newline_ends_a_label(tmp_path, separator):
 @pytest.mark.parametrize("data, problem", [
     (b"crude\n\ninterest\n", r"line 2: blank line inside the label list"),
     (b"crude\ngrain\n\xe9\n", r"line 3: not UTF-8 text"),
-    (b"crude\ngrain\ncrude\n", r"lines 1 and 3: label 'crude' appears twice"),
+    (b"crude\ngrain\ncrude\n", r"line 3: label 'crude' repeats line 1"),
 ])
 def test_a_damaged_label_list_is_one_load_error_line(wrapper, tmp_path, data, problem):
     from textattack_xmtc.model_wrappers import ModelLoadError, load_victim

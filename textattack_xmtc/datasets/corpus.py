@@ -27,6 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator, List, Optional, Tuple, Union
 
+from ..shared.text_files import TextFileProblem, label_list_lines, utf8_error_position
+
 PathLike = Union[str, Path]
 
 JSONL_SUFFIXES = (".jsonl", ".jsonl.gz", ".json", ".json.gz")
@@ -121,8 +123,9 @@ def _read_text(path: Path) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        raise CorpusFormatError(path, f"not valid UTF-8 ({exc.reason}, byte {exc.start})", line) from exc
+        line, column = utf8_error_position(data, exc.start)
+        raise CorpusFormatError(path, f"not valid UTF-8 ({exc.reason} at byte {column} of the line); "
+                                      f"save the file as UTF-8", line) from exc
 
 
 def _decoded_lines(path: Path) -> List[str]:
@@ -359,20 +362,10 @@ def read_aplc_label_order(directory: PathLike) -> List[str]:
     Usage: ``labels = read_aplc_label_order("data/Eurlex")``
     """
     path = _require_file(Path(directory).expanduser() / "labels.txt", "APLC-XLNet label list")
-    labels: List[str] = []
-    seen = {}
-    lines = [line.strip() for line in _decoded_lines(path)]
-    while lines and not lines[-1]:
-        lines.pop()
-    for number, name in enumerate(lines, start=1):
-        if not name:  # dropping it would move every later label to the previous output
-            raise CorpusFormatError(path, "blank line inside the label list (line i names output i); remove it",
-                                    number)
-        # A repeated name would give two output columns one label.
-        if name in seen:
-            raise CorpusFormatError(path, f"label {name!r} repeats line {seen[name]}", number)
-        seen[name] = number
-        labels.append(name)
+    try:
+        labels = label_list_lines(_read_text(path))
+    except TextFileProblem as problem:
+        raise CorpusFormatError(path, problem.problem, problem.line) from None
     if not labels:
         raise CorpusFormatError(path, "no labels (the file is empty)")
     return labels

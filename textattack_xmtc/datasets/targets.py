@@ -33,6 +33,7 @@ Label = Union[str, int]
 Bin = Union[str, int]
 
 from ..formats import TARGET_FILE_SUFFIXES  # noqa: E402  (other names are read as JSON Lines)
+from ..shared.text_files import utf8_error_position  # noqa: E402
 from .corpus import surrogate_problem, unpaired_surrogate  # noqa: E402
 
 MAX_INDEX = 2**31 - 1
@@ -309,8 +310,7 @@ def _not_utf8_message(path: Path, error: UnicodeDecodeError) -> str:
     try:
         data.decode("utf-8-sig")
     except UnicodeDecodeError as found:
-        line = data.count(b"\n", 0, found.start) + 1
-        column = found.start - (data.rfind(b"\n", 0, found.start) + 1) + 1
+        line, column = utf8_error_position(data, found.start)
         return (f"{path}, line {line}: not UTF-8 text ({found.reason} at byte {column} of the line); "
                 f"save the file as UTF-8")
     return f"{path}: not UTF-8 text ({error.reason}); save the file as UTF-8"

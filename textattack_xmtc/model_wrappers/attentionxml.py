@@ -34,6 +34,7 @@ from ..models.attentionxml import (
     config_from_state_dict,
 )
 from ..models.state_dicts import check_finite
+from ..shared.text_files import TextFileProblem, label_list_lines, universal_lines, utf8_error_position
 from ..models.tokenization import DEFAULT_MAX_LENGTH, UNK_TOKEN, AttentionXMLTokenizer, load_vocab, save_vocab
 from .base import XMTCModelWrapper, score_distinct
 from .saved import (SAVED_MODEL_FILE, dict_field, positive_int_field, read_metadata, resolve_labels,
@@ -282,21 +283,13 @@ def read_label_list(path: PathLike) -> List[str]:
     try:
         text = data.decode("utf-8-sig")  # Notepad and spreadsheets start UTF-8 with a byte-order mark
     except UnicodeDecodeError as error:
-        line = data.count(b"\n", 0, error.start) + 1
+        line, _ = utf8_error_position(data, error.start)
         raise CheckpointError(f"{path}, line {line}: not UTF-8 text (byte 0x{data[error.start]:02x}); "
                               f"save the label list as UTF-8") from None
-    lines = [line.removesuffix("\r").strip() for line in text.split("\n")]
-    while lines and not lines[-1]:
-        lines.pop()
-    first_line: Dict[str, int] = {}
-    for number, label in enumerate(lines, start=1):
-        if not label:  # dropping it would move every later label to the previous output
-            raise CheckpointError(f"{path}, line {number}: blank line inside the label list "
-                                  f"(line i names output i); remove it")
-        if label in first_line:
-            raise CheckpointError(f"{path}, lines {first_line[label]} and {number}: label {label!r} appears twice")
-        first_line[label] = number
-    return lines
+    try:
+        return label_list_lines(text)
+    except TextFileProblem as problem:
+        raise CheckpointError(f"{path}, {problem}") from None
 
 
 def read_original_labels(path: PathLike, allow_pickle: bool = False) -> List[str]:
@@ -324,7 +317,8 @@ def read_original_labels(path: PathLike, allow_pickle: bool = False) -> List[str
         import joblib
 
         return [str(label) for label in joblib.load(path).classes_]
-    lines = path.read_text(encoding="utf-8").splitlines()
+    # The original reads its labels files line by line in text mode, each line split on whitespace.
+    lines = universal_lines(path.read_text(encoding="utf-8-sig"))
     if path.name.endswith("_labels.txt") or any(len(line.split()) > 1 for line in lines):
         return sorted({label for line in lines for label in line.split()})
     return read_label_list(path)
