@@ -66,6 +66,7 @@ def test_switches_from_the_environment(monkeypatch, raw, expected):
     ("XMTC_FILL_CANDIDATES", "maybe", "XMTC_FILL_CANDIDATES must be true or false"),
     ("XMTC_THREADS", "two", "XMTC_THREADS must be an integer"),
     ("XMTC_THREADS", "0", "threads must be a positive integer"),
+    ("XMTC_THREADS", "100000", "threads must be a positive integer up to 1024"),  # was a MemoryError mid-attack
     ("XMTC_KEEP", "best", "keep must be one of"),
     ("XMTC_K", str(10 ** 40), "k must be at most 2147483647"),
 ])

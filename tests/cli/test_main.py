@@ -28,3 +28,32 @@ def test_recipe_flags_become_environment_variables(monkeypatch):
     rest = _take_recipe_flags(["attack", "--recipe", "xmtc-pos", "--xmtc-k", "3", "--model-batch-size", "16"])
     assert rest == ["attack", "--recipe", "xmtc-pos", "--model-batch-size", "16"]
     assert os.environ["XMTC_K"] == "3"
+
+
+@pytest.mark.parametrize("argv, message", [
+    # The recipe's own k won, unseen (experiment already refused this).
+    (["attack", "--recipe", 'xmtc-pos^k=3,encoder="none"', "--xmtc-k", "2"],
+     "recipe option k is given twice: in --recipe and as --xmtc-k; keep one"),
+    (["attack", "--recipe", "xmtc-pos", "--xmtc-k", ""], "--xmtc-k needs a value, got an empty one"),
+    # An empty inline value took the next argument (--model) as the flag's value.
+    (["attack", "--recipe", "xmtc-pos", "--xmtc-encoder=", "--model", "m1"], "--xmtc-encoder needs a value"),
+    (["attack", "--recipe", "deepwordbug", "--xmtc-k", "3"],
+     "--xmtc-k sets an option of this package's recipes (xmtc-pos, xmtc-neg, xmtc-untargeted); "
+     "--recipe deepwordbug would ignore it"),
+])
+def test_recipe_flags_that_would_change_nothing_are_refused(monkeypatch, argv, message):
+    for variable in ("XMTC_K", "XMTC_ENCODER"):
+        monkeypatch.setenv(variable, "")
+        monkeypatch.delenv(variable)
+    with pytest.raises(ValueError) as error:
+        _take_recipe_flags(argv)
+    assert str(error.value).startswith(message)
+    assert "XMTC_K" not in os.environ and "XMTC_ENCODER" not in os.environ  # nothing set on the way out
+
+
+def test_recipe_flags_with_a_recipe_file_are_kept_for_it(monkeypatch):
+    monkeypatch.setenv("XMTC_K", "")
+    monkeypatch.delenv("XMTC_K")
+    rest = _take_recipe_flags(["attack", "--attack-from-file", "recipes/xmtc_pos_paper_mlm.py", "--xmtc-k", "3"])
+    assert rest == ["attack", "--attack-from-file", "recipes/xmtc_pos_paper_mlm.py"]
+    assert os.environ["XMTC_K"] == "3"

@@ -339,3 +339,20 @@ def test_a_lone_surrogate_in_a_jsonl_corpus_is_refused_with_its_line(tmp_path):
     path.write_text('{"text": "fine \\ud83d\\ude00 pair", "labels": ["\\udfff"]}\n', encoding="utf-8")
     with pytest.raises(CorpusFormatError, match=r"line 1: \"labels\" entry 1 holds \\udfff"):
         read_jsonl_corpus(path)
+
+
+def test_a_directory_holding_two_dataset_layouts_is_refused(tmp_path):
+    # The test split came from one layout and the train split from the other, silently.
+    from textattack_xmtc.datasets.corpus import CorpusFormatError, load_corpus
+
+    (tmp_path / "train.jsonl").write_text('{"text": "first doc", "labels": ["a"]}\n')
+    (tmp_path / "test.jsonl").write_text('{"text": "second doc", "labels": ["b"]}\n')
+    assert load_corpus(str(tmp_path), split="test").labels == [["b"]]
+    (tmp_path / "test_texts.txt").write_text("second doc\n")
+    (tmp_path / "test_labels.txt").write_text("a\n")
+    for split in ("train", "test"):
+        with pytest.raises(CorpusFormatError) as error:
+            load_corpus(str(tmp_path), split=split)
+        assert str(error.value) == (
+            f"{tmp_path}: holds two dataset layouts, attentionxml ({split}_texts.txt/{split}_labels.txt) and "
+            f"jsonl ({split}.jsonl); which split comes from which would be a guess: keep one layout per directory")

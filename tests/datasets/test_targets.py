@@ -340,3 +340,26 @@ def test_a_lone_surrogate_is_refused_when_the_targets_file_is_read(tmp_path):
     path.write_text('{"text": "earnings rose", "labels": ["earn"], "target": "\\udc00"}\n', encoding="utf-8")
     with pytest.raises(TargetFormatError, match=r"'target' holds \\udc00"):
         read_targets(path, labels=LABELS)
+
+
+@pytest.mark.parametrize("key, hint", [("K", "did you mean 'k'? "), ("Target_", "did you mean 'target'? "),
+                                       ("doc_id", "")])
+def test_a_row_field_the_package_does_not_know_is_refused_not_ignored(tmp_path, key, hint):
+    # A misspelled k was ignored: the row ran at the default k and said nothing.
+    path = tmp_path / "targets.jsonl"
+    row = {"text": "Buys rival", "labels": ["acq"], "target": "acq", key: 2}
+    path.write_text(json.dumps({"text": "Sells", "labels": ["acq"], "target": "acq"}) + "\n" + json.dumps(row) + "\n")
+    with pytest.raises(TargetFormatError) as error:
+        read_targets(path)
+    assert one_line(error) == (f"{path}, line 2: unknown field {key!r} ({hint}a targets row holds text, labels, "
+                               "target, k, bin, attack, label_frequency, selection_seed, document)")
+
+
+def test_a_csv_column_the_package_does_not_know_is_refused(tmp_path):
+    path = tmp_path / "targets.csv"
+    path.write_text("text,labels,target,K\nBuys rival,acq,acq,2\n")
+    with pytest.raises(TargetFormatError, match=r"targets\.csv, line 1: the CSV header has an unknown column 'K' "
+                                                 r"\(did you mean 'k'\? "):
+        read_targets(path)
+    path.write_text("text,labels,target,\nBuys rival,acq,acq,\n")  # a trailing comma names no column
+    assert [target.target for _, target in read_targets(path)] == ["acq"]

@@ -141,11 +141,15 @@ class RecipeOptions:
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name} must be true or false, got {getattr(self, name)!r}")
         if self.threads is not None and (isinstance(self.threads, bool) or not isinstance(self.threads, int)
-                                         or self.threads <= 0):
-            raise ValueError(f"threads must be a positive integer, got {self.threads!r}")
+                                         or not 0 < self.threads <= MAX_THREADS):
+            # torch.set_num_threads(100000) ends in a MemoryError inside OpenMP, mid-attack.
+            raise ValueError(f"threads must be a positive integer up to {MAX_THREADS} (this machine has "
+                             f"{os.cpu_count()} cores), got {self.threads!r}")
 
 
 _INTEGERS = {"k", "max_candidates", "threads"}
+#: More torch threads than any machine has cores: a typo (OpenMP cannot even allocate 100,000).
+MAX_THREADS = 1024
 _FLOATS = {"min_similarity", "max_change_rate"}
 _BOOLEANS = {"fill_candidates", "protect_label_words"}
 

@@ -117,25 +117,55 @@ def _study_command(command: str, argv: List[str]) -> int:
 
 
 def _take_recipe_flags(argv: List[str]) -> List[str]:
-    """Move ``--xmtc-*`` flags into ``XMTC_*`` environment variables; return the rest."""
-    rest, i = [], 0
+    """Move ``--xmtc-*`` flags into ``XMTC_*`` environment variables; return the rest.
+
+    A ValueError (one line) for a flag without a value, a flag whose option the
+    ``--recipe NAME^OPTIONS`` also sets (the recipe's would win unseen), and flags
+    beside a recipe that is not ours (they would change nothing).
+    """
+    rest, given, i = [], {}, 0
     while i < len(argv):
-        flag, _, inline = argv[i].partition("=")
+        flag, has_value, inline = argv[i].partition("=")
         if flag in RECIPE_FLAGS:
-            if inline:
+            if has_value:  # --xmtc-encoder= is an empty value, not a request for the next argument
                 value = inline
             elif i + 1 < len(argv):
                 i += 1
                 value = argv[i]
             else:
                 raise ValueError(f"{flag} needs a value")
-            os.environ[RECIPE_FLAGS[flag][0]] = value
+            if not value.strip():
+                raise ValueError(f"{flag} needs a value, got an empty one (leave the flag out for the default)")
+            given[flag] = value
         else:
             rest.append(argv[i])
         i += 1
+    _check_flags_against_recipe(given, _recipe_of(rest))
+    for flag, value in given.items():
+        os.environ[RECIPE_FLAGS[flag][0]] = value
     if "--help" in rest or "-h" in rest:
         print(RECIPE_HELP + "\n", file=sys.stderr)
     return _with_our_batch_size(rest)
+
+
+def _check_flags_against_recipe(given: dict, recipe: str) -> None:
+    if not given or not recipe:  # --attack-from-file recipes read the flags too
+        return
+    from .registration import check_recipe_options
+    from ..errors import RecipeOptionsError
+
+    name = recipe.split("^")[0]
+    if not name.startswith("xmtc-"):
+        raise ValueError(f"{next(iter(given))} sets an option of this package's recipes (xmtc-pos, xmtc-neg, "
+                         f"xmtc-untargeted); --recipe {name} would ignore it")
+    try:
+        in_recipe = check_recipe_options(recipe)
+    except RecipeOptionsError:
+        return  # the stock command reports it, with the usage
+    for flag in given:
+        option = RECIPE_FLAGS[flag][0][len("XMTC_"):].lower()
+        if option in in_recipe:
+            raise ValueError(f"recipe option {option} is given twice: in --recipe and as {flag}; keep one")
 
 
 def _with_our_batch_size(argv: List[str]) -> List[str]:

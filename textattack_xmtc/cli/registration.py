@@ -31,6 +31,7 @@ import ast
 import contextlib
 import sys
 from collections.abc import KeysView
+from typing import List
 
 from ..errors import CommandLineExit, RecipeOptionsError
 from ..formats import TARGET_FILE_SUFFIXES
@@ -136,16 +137,16 @@ def _extend_attack_args(command_line_attack_args) -> None:
     cls._xmtc_attack_extended = True
 
 
-def check_recipe_options(recipe: str) -> None:
-    """``RecipeOptionsError`` (one line) for ``--recipe NAME^OPTIONS`` whose OPTIONS are not keyword
-    options of our recipes.
+def check_recipe_options(recipe: str) -> List[str]:
+    """The option names of ``--recipe NAME^OPTIONS``, or ``RecipeOptionsError`` (one line) when OPTIONS
+    are not keyword options of our recipes.
 
     TextAttack evaluates ``Recipe.build(model_wrapper, OPTIONS)``; the values are
     left to that, only the form and the option names are checked here.
     """
     name, separator, options = recipe.partition(OPTIONS_SEPARATOR)
     if not separator:
-        return
+        return []
     from ..attack_recipes.options import RecipeOptions
 
     known = list(RecipeOptions.__dataclass_fields__)
@@ -163,6 +164,7 @@ def check_recipe_options(recipe: str) -> None:
         if keyword.arg in seen:
             raise RecipeOptionsError(f"--recipe {recipe}: option {keyword.arg!r} given twice")
         seen.add(keyword.arg)
+    return [keyword.arg for keyword in call.keywords]
 
 
 def check_query_budget(query_budget) -> None:

@@ -379,13 +379,31 @@ def _is_jsonl_name(path: Path) -> bool:
     return path.name.lower().endswith(JSONL_SUFFIXES)
 
 
+#: The files that mark each dataset layout, for any split (see _directory_layout).
+_LAYOUT_MARKS = {"attentionxml": "{split}_texts.txt/{split}_labels.txt", "aplc": "train.csv/test.csv",
+                 "jsonl": "{split}.jsonl"}
+
+
 def _directory_layout(directory: Path, split: str) -> Optional[str]:
-    """``"attentionxml"``, ``"aplc"``, ``"jsonl"`` or ``None`` for a dataset directory."""
-    if (directory / f"{split}_labels.txt").is_file():
+    """``"attentionxml"``, ``"aplc"``, ``"jsonl"`` or ``None`` for a dataset directory.
+
+    A directory holding two layouts is refused (CorpusFormatError): choosing per
+    split would read the test split from one and train label counts from the other.
+    """
+    splits = {split, "train", "test"}
+    found = {name for name, present in (
+        ("attentionxml", any((directory / f"{one}_labels.txt").is_file() for one in splits)),
+        ("aplc", (directory / "train.csv").is_file()),
+        ("jsonl", any(jsonl_split_file(directory, one) is not None for one in splits))) if present}
+    if len(found) > 1:
+        shown = " and ".join(f"{name} ({_LAYOUT_MARKS[name].format(split=split)})" for name in sorted(found))
+        raise CorpusFormatError(directory, f"holds two dataset layouts, {shown}; which split comes from "
+                                           "which would be a guess: keep one layout per directory")
+    if "attentionxml" in found and (directory / f"{split}_labels.txt").is_file():
         return "attentionxml"
-    if (directory / "train.csv").is_file():
+    if "aplc" in found:
         return "aplc"
-    if jsonl_split_file(directory, split) is not None:
+    if "jsonl" in found and jsonl_split_file(directory, split) is not None:
         return "jsonl"
     return None
 

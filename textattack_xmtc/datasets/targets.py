@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import difflib
 import gzip
 import io
 import json
@@ -371,6 +372,9 @@ def _csv_records(path: Path, reader: csv.DictReader) -> Iterator[Tuple[str, dict
         raise TargetFormatError(
             f"{path}, line 1: the CSV header lacks column(s) {sorted(missing)}; "
             f"expected {CSV_COLUMNS}, found {found}")
+    unknown = next((problem for problem in map(unknown_field_problem, header) if problem), None)
+    if unknown:
+        raise TargetFormatError(f"{path}, line 1: the CSV header has an {unknown.replace('field', 'column', 1)}")
     repeated = sorted({name for name in header if header.count(name) > 1 and name})
     if repeated:
         raise TargetFormatError(f"{path}, line 1: the CSV header names column(s) {repeated} more "
@@ -435,7 +439,26 @@ def _csv_row_to_json(row: dict, where: str) -> dict:
     return row
 
 
+#: Every field a targets row may hold; anything else is most likely a misspelling ("K", "Target").
+ROW_FIELDS = ("text", "labels", "target", "k", "bin") + STUDY_FIELDS
+
+
+def unknown_field_problem(name: str) -> Optional[str]:
+    """Why ``name`` cannot be a targets-row field (None when it is one).
+
+    An unknown key would be ignored: a misspelled ``k`` silently attacks at the default k.
+    """
+    if name in ROW_FIELDS or name == "":  # "": a CSV header's trailing comma, no misspelling
+        return None
+    close = difflib.get_close_matches(str(name).strip().lower(), ROW_FIELDS, n=1, cutoff=0.6)
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    return f"unknown field {_shown(name)} ({hint}a targets row holds {', '.join(ROW_FIELDS)})"
+
+
 def _row_to_example(row: dict, where: str, default_k: Optional[int]) -> Tuple[str, XMTCTarget]:
+    unknown = next((problem for problem in map(unknown_field_problem, row) if problem), None)
+    if unknown:
+        raise TargetFormatError(f"{where}: {unknown}")
     for field in ("text", "labels", "target"):
         if field not in row:
             raise TargetFormatError(f"{where}: missing field {field!r} (rows need text, labels, target)")
