@@ -92,3 +92,12 @@ def test_any_tfhub_module_is_an_encoder_name():
     assert RecipeOptions.resolve(encoder="tfhub:/models/use-large-3").encoder == "tfhub:/models/use-large-3"
     with pytest.raises(ValueError, match="unknown encoder 'use'"):
         RecipeOptions.resolve(encoder="use")
+
+
+@pytest.mark.parametrize("name, value", [("max_change_rate", "0.5"), ("max_change_rate", True),
+                                         ("min_similarity", "0.8")])
+def test_a_rate_or_floor_that_is_not_a_number_is_named(name, value):
+    # '^max_change_rate="0.5"' failed comparing float and str; True was read as 1.0.
+    with pytest.raises(ValueError) as error:
+        RecipeOptions.resolve(**{name: value})
+    assert str(error.value) == f"{name} must be a number, got {value!r}"

@@ -226,3 +226,17 @@ def test_stock_command_takes_recipe_options(hf_multilabel_dir, tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     assert "(default_k):  2" in result.stdout and "(max_candidates):  4" in result.stdout, result.stdout[:3000]
     assert "k=2)" in result.stdout  # the row has no k of its own (k=3 would hold all 3 labels: refused)
+
+
+def test_a_mistake_in_our_attack_file_is_one_line(textattack_modules, monkeypatch, tmp_path):
+    from conftest import KeywordVictim
+
+    victim = KeywordVictim({}, [f"label{i}" for i in range(8)])  # the file asks for k=5
+    # The paper's recipe file with MLM_DIR naming no masked LM was a 9-frame OSError traceback.
+    ours = str(Path(__file__).parents[2] / "recipes" / "xmtc_pos_paper_mlm.py")
+    monkeypatch.setenv("MLM_DIR", str(tmp_path / "no-such-bert"))
+    args = textattack_modules.CommandLineAttackArgs(attack_from_file=ours, model="m")
+    with pytest.raises(SystemExit) as excinfo:
+        textattack_modules.CommandLineAttackArgs._create_attack_from_args(args, victim)
+    message = one_line_exit(excinfo)
+    assert message.startswith(f"textattack-xmtc: error: {ours}: ") and "no-such-bert" in message

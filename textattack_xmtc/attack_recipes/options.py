@@ -125,6 +125,11 @@ class RecipeOptions:
         if self.max_candidates <= 0:
             raise ValueError(f"max_candidates must be positive, got {self.max_candidates}")
         check_encoder_name(self.encoder)
+        for name in ("max_change_rate", "min_similarity"):
+            value = getattr(self, name)
+            # '^max_change_rate="0.5"' failed on a comparison of float and str; True read as 1.0.
+            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
+                raise ValueError(f"{name} must be a number, got {value!r}")
         if not 0.0 < self.max_change_rate <= 1.0:
             raise ValueError(f"max_change_rate must be in (0, 1], got {self.max_change_rate}")
         if self.wir not in WIR_METHODS:

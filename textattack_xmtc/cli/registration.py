@@ -108,7 +108,13 @@ def _extend_attack_args(command_line_attack_args) -> None:
 
     def _create_attack_from_args(cls, args, model_wrapper):
         if not _uses_our_recipe(args):
-            return textattack_create(cls, args, model_wrapper)
+            if not _uses_our_attack(args):
+                return textattack_create(cls, args, model_wrapper)
+            try:  # a recipe file of ours: its option mistakes (a masked LM not found...) are one line too
+                attack = textattack_create(cls, args, model_wrapper)
+            except (ValueError, OSError, RuntimeError) as error:
+                raise CommandLineExit(f"textattack-xmtc: error: {args.attack_from_file}: {error}") from None
+            return attack
         recipe = args.attack_recipe
         options_given = OPTIONS_SEPARATOR in recipe
         try:
