@@ -190,3 +190,13 @@ def test_training_data_without_the_models_labels_is_refused(tiny_attentionxml_di
                    "--out", str(tmp_path / "t.jsonl"), *OPTIONS])
     assert "the training data has no document with a label of" in one_error_line(capsys, status)
     assert not (tmp_path / "t.jsonl").exists()
+
+
+def test_overwrite_never_replaces_a_file_of_the_dataset(tiny_attentionxml_dir, dataset_dir, capsys):
+    # --out DATA/test_texts.txt-like paths: --overwrite replaced the split the targets were drawn from.
+    mine = dataset_dir / "test.jsonl.bak.jsonl"
+    mine.write_text("kept\n")
+    status = main(["--model", str(tiny_attentionxml_dir), "--data", str(dataset_dir), "--out", str(mine),
+                   "--overwrite", *OPTIONS])
+    assert f"--out {mine} is a file of the --data dataset ({dataset_dir})" in one_error_line(capsys, status)
+    assert mine.read_text() == "kept\n"

@@ -92,3 +92,23 @@ def test_batches_per_epoch_matches_the_batches():
     for documents in (1, 31, 32, 33, 1600, 1601, 7775):
         batches = common.length_bucketed_batches(np.ones(documents, dtype=int), 32, rng)
         assert common.batches_per_epoch(documents, 32) == len(batches)
+
+
+def test_overwrite_never_replaces_the_model_or_data_training_reads(tmp_path, capsys):
+    """``--init-from M --output M --overwrite`` replaced M's weights, though M is 'left as it was'."""
+    train = tmp_path / "train.jsonl"
+    train.write_text("".join(json.dumps({"text": " ".join(WORDS[i:] + WORDS[:i]), "labels": ["ab"[i % 2]]}) + "\n"
+                             for i in range(10)))
+    model = tmp_path / "model"
+    assert cli.run_train(parse("--data", str(train), "--output", str(model), *TINY)) == 0
+    before = {path.name: path.read_bytes() for path in model.iterdir()}
+    capsys.readouterr()
+    status = cli.run_train(parse("--data", str(train), "--init-from", str(model), "--output", str(model) + "/",
+                                 "--overwrite", "--epochs", "1", "--quiet"))
+    assert status == 2
+    assert f"--output {model} is the --init-from model itself: saving would replace what training reads" in \
+        capsys.readouterr().err
+    assert {path.name: path.read_bytes() for path in model.iterdir()} == before
+    data = write_aplc_dataset(tmp_path / "Eurlex")
+    assert cli.run_train(parse("--data", str(data), "--output", str(data), "--overwrite", *TINY)) == 2
+    assert "is the --data dataset itself" in capsys.readouterr().err

@@ -98,6 +98,7 @@ def main(argv: List[str]) -> int:
         return report_usage_error(PROG, error)
     try:
         out = _check_out(args.out, args.overwrite)
+        _refuse_out_among_inputs(out, args)
         test, train_counts = _load_data(args.data, args.split, args.train_data)
         wrapper = _load_model(args.model, args.device)
         chosen = _select(wrapper, test, train_counts, args)
@@ -123,6 +124,20 @@ def _check_out(out: str, overwrite: bool) -> Path:
     if path.exists() and not overwrite:
         raise UsageError(f"--out {out} already exists; pass --overwrite to replace it, or choose another path")
     return path
+
+
+def _refuse_out_among_inputs(out: Path, args: argparse.Namespace) -> None:
+    """``--overwrite`` replaces an old targets file, never the dataset the targets are drawn from."""
+    if not out.exists():
+        return
+    for flag, value in (("--data", args.data), ("--train-data", args.train_data)):
+        source = Path(value).expanduser() if value else None
+        if source is None or not source.exists():
+            continue  # a built-in dataset name
+        source, target = source.resolve(), out.resolve()
+        if target == source or (source.is_dir() and source in target.parents):
+            raise UsageError(f"--out {args.out} is a file of the {flag} dataset ({value}); "
+                             "writing the targets there would replace the data: choose another path")
 
 
 def _load_data(data: str, split: str, train_data: Optional[str]) -> Tuple[object, dict]:

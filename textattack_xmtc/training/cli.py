@@ -253,7 +253,7 @@ def run_train(args: argparse.Namespace) -> int:
     if problem:
         print(f"error: --device {args.device}: {problem}", file=sys.stderr)
         return 2
-    problem = _output_problem(output, args.overwrite)
+    problem = _output_problem(output, args.overwrite) or _output_is_an_input(output, args)
     if problem:
         print(f"error: {problem}", file=sys.stderr)
         return 2
@@ -381,6 +381,23 @@ def _output_problem(output: Path, overwrite: bool):
                 f"saving would overwrite files of the same names (labels.txt, config.json, ...). Give a new or "
                 f"empty directory, or pass --overwrite to write into it anyway")
     return None
+
+
+def _output_is_an_input(output: Path, args: argparse.Namespace):
+    """Why ``output`` must not be written even with ``--overwrite``: it is what training reads."""
+    for flag, value in (("--init-from", args.init_from), ("--data", args.data),
+                        ("--test-data", getattr(args, "test_data", None))):
+        if value and output.is_dir() and _same_path(output, Path(value).expanduser()):
+            return (f"--output {output} is the {flag} {'model' if flag == '--init-from' else 'dataset'} itself: "
+                    f"saving would replace what training reads; give another --output")
+    return None
+
+
+def _same_path(first: Path, second: Path) -> bool:
+    try:
+        return first.exists() and second.exists() and first.resolve() == second.resolve()
+    except OSError:  # a symbolic link loop: not the same as a real directory
+        return False
 
 
 def _device_problem(name: str):
