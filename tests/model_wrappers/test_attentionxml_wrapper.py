@@ -386,3 +386,19 @@ def test_a_damaged_label_list_is_one_load_error_line(wrapper, tmp_path, data, pr
     with pytest.raises(ModelLoadError, match=problem) as error:
         load_victim(str(directory))
     assert str(error.value).startswith(str(directory / "labels.txt")) and "\n" not in str(error.value)
+
+
+def test_a_saved_label_list_put_in_another_order_is_refused(wrapper, tmp_path):
+    # Only the count was checked: outputs silently took other labels' names.
+    from textattack_xmtc.model_wrappers import ModelLoadError, load_victim
+
+    directory = tmp_path / "saved"
+    wrapper.save(directory)
+    labels = (directory / "labels.txt").read_text().splitlines()
+    (directory / "labels.txt").write_text("\n".join(labels[1:] + labels[:1]) + "\n")
+    with pytest.raises(ModelLoadError, match=r"labels\.txt: the model's labels in another order than it was saved "
+                                             r"with; line i names output i"):
+        load_victim(str(directory))
+    renamed = ["renamed-" + labels[0]] + labels[1:]  # a rename is the owner's to make
+    (directory / "labels.txt").write_text("\n".join(renamed) + "\n")
+    assert load_victim(str(directory)).labels == renamed

@@ -269,6 +269,15 @@ def test_a_hand_edited_run_file_is_a_difference_not_a_crash():
     assert settings_difference(dict(wanted), wanted) is None
 
 
+def test_a_targets_file_edited_in_place_is_said_to_have_changed():
+    # It read "another targets file (/t.jsonl, sha256 8088...), not /t.jsonl (sha256 0f02...)".
+    wanted = {"model": "m", "victim": {"weights_sha256": "w", "labels_sha256": "l"}, "recipe": "xmtc-pos",
+              "options": {"k": 5}, "targets": {"path": "/t.jsonl", "sha256": "new"}, "seed": 0}
+    recorded = dict(wanted, targets={"path": "/t.jsonl", "sha256": "old"})
+    assert settings_difference(recorded, wanted) == (
+        "the targets file /t.jsonl as it was when the run began (sha256 old...); it has changed since (sha256 new...)")
+
+
 def test_a_nan_row_is_damage_not_a_finished_row(tmp_path):
     # rows are written without NaN; one edited in was taken as done and its NaN summarised as 0.000
     settings = {"model": "m", "victim": {"weights_sha256": "w", "labels_sha256": "l"}, "recipe": "xmtc-pos",

@@ -119,7 +119,7 @@ def _run(args: argparse.Namespace) -> int:
         rows = run_experiment(config)
     except (ExperimentError, RunDirectoryError, TargetFormatError, NonFiniteScoresError) as error:
         _fail(str(error))
-    print(f"{len(rows)} targets attacked with {name} in {args.out}/results.jsonl")
+    print(f"{len(rows)} targets done with {name} ({_status_counts(rows)}) in {args.out}/results.jsonl")
     print(summary_text(rows))
     _rescore(args)
     return 0
@@ -151,6 +151,14 @@ def _rescore(args: argparse.Namespace) -> None:
         print(summary.text(), flush=True)
     if args.rescore_with:
         print(f"transfer rows in {args.out}/{TRANSFER_FILE}")
+
+
+def _status_counts(rows: List[dict]) -> str:
+    """``"2 succeeded, 1 failed, 1 skipped"``: a run whose targets were all skipped attacked nothing."""
+    counts: dict = {}
+    for row in rows:
+        counts[row.get("status")] = counts.get(row.get("status"), 0) + 1
+    return ", ".join(f"{count} {status}" for status, count in counts.items()) or "none"
 
 
 def _recipe_options(args: argparse.Namespace) -> tuple:

@@ -54,8 +54,8 @@ from ..models.xlnet_tokenization import (
 )
 from .attentionxml import read_label_list
 from .base import XMTCModelWrapper, score_distinct
-from .saved import (SAVED_MODEL_FILE, dict_field, positive_int_field, read_metadata, resolve_labels,
-                    save_state_dict, start_saved_directory, write_metadata)
+from .saved import (SAVED_MODEL_FILE, check_label_order, dict_field, positive_int_field, read_metadata,
+                    resolve_labels, save_state_dict, start_saved_directory, write_metadata)
 from .gradients import embedding_gradient
 
 PathLike = Union[str, os.PathLike]
@@ -230,7 +230,7 @@ class APLCXLNetWrapper(XMTCModelWrapper):
         save_state_dict(self.model, directory / WEIGHTS_FILE)
         self.config.to_json_file(directory / CONFIG_FILE)
         _write_spiece(self.inputs.tokenizer, directory / SPIECE_FILE)
-        write_metadata(directory, ARCHITECTURE, max_length=self.max_length,
+        write_metadata(directory, ARCHITECTURE, labels=self.labels, max_length=self.max_length,
                        tokenizer=_tokenizer_options(self.inputs.tokenizer), training=self.training)
 
     @classmethod
@@ -249,8 +249,10 @@ class APLCXLNetWrapper(XMTCModelWrapper):
         typed_fields(tokenizer_options, {key: "bool" for key in _TOKENIZER_KEYS}, f"{metadata_path} \"tokenizer\"")
         if max_length is None:
             max_length = positive_int_field(metadata, "max_length", metadata_path, default=DEFAULT_MAX_LENGTH)
+        labels = _read_labels(directory / LABELS_FILE)
+        check_label_order(metadata, labels, directory / LABELS_FILE)
         return cls._assemble(
-            directory, labels=_read_labels(directory / LABELS_FILE), labels_source=directory / LABELS_FILE,
+            directory, labels=labels, labels_source=directory / LABELS_FILE,
             spiece_path=directory / SPIECE_FILE, tokenizer_options=tokenizer_options,
             max_length=max_length, source=str(directory),
             training=metadata.get("training"), device=device, mixed_precision=mixed_precision,

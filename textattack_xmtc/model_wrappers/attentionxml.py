@@ -37,8 +37,8 @@ from ..models.state_dicts import check_finite
 from ..shared.text_files import TextFileProblem, label_list_lines, universal_lines, utf8_error_position
 from ..models.tokenization import DEFAULT_MAX_LENGTH, UNK_TOKEN, AttentionXMLTokenizer, load_vocab, save_vocab
 from .base import XMTCModelWrapper, score_distinct
-from .saved import (SAVED_MODEL_FILE, dict_field, positive_int_field, read_metadata, resolve_labels,
-                    save_state_dict, start_saved_directory, write_metadata)
+from .saved import (SAVED_MODEL_FILE, check_label_order, dict_field, positive_int_field, read_metadata,
+                    resolve_labels, save_state_dict, start_saved_directory, write_metadata)
 
 PathLike = Union[str, os.PathLike]
 
@@ -157,7 +157,7 @@ class AttentionXMLWrapper(AttentionXMLFamily):
         directory = start_saved_directory(directory, LABELS_FILE, self.labels)
         save_state_dict(self.model, directory / WEIGHTS_FILE)
         save_vocab(directory / VOCAB_FILE, self.tokenizer.vocab)
-        write_metadata(directory, ARCHITECTURE, config=self.config.to_dict(),
+        write_metadata(directory, ARCHITECTURE, labels=self.labels, config=self.config.to_dict(),
                        max_length=self.tokenizer.max_length, training=self.training)
 
     @classmethod
@@ -181,6 +181,7 @@ class AttentionXMLWrapper(AttentionXMLFamily):
             raise CheckpointError(f"{weights_path}: tensor shapes give {found.to_dict()} but "
                                   f"{metadata_path} says {config.to_dict()}")
         labels = read_label_list(directory / LABELS_FILE)
+        check_label_order(metadata, labels, directory / LABELS_FILE)
         if max_length is None:
             max_length = positive_int_field(metadata, "max_length", metadata_path, default=DEFAULT_MAX_LENGTH)
         wrapper = cls._assemble(state, config, directory / VOCAB_FILE, labels, directory / LABELS_FILE,

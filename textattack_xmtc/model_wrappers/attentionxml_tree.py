@@ -62,8 +62,8 @@ from ..models.tokenization import DEFAULT_MAX_LENGTH, AttentionXMLTokenizer, loa
 from .attentionxml import (AttentionXMLFamily, read_state_dict, find_vocab_and_labels, read_label_list,
                            read_original_labels)
 from .base import LabelRanking, non_finite_message, score_distinct
-from .saved import (SAVED_MODEL_FILE, positive_int_field, read_metadata, resolve_labels, save_state_dict,
-                    start_saved_directory, write_metadata)
+from .saved import (SAVED_MODEL_FILE, check_label_order, positive_int_field, read_metadata, resolve_labels,
+                    save_state_dict, start_saved_directory, write_metadata)
 
 PathLike = Union[str, os.PathLike]
 
@@ -297,7 +297,7 @@ class AttentionXMLTreeWrapper(AttentionXMLFamily):
             with open(directory / children_file(level), "wb") as handle:
                 np.save(handle, table, allow_pickle=False)
         save_vocab(directory / TREE_VOCAB_FILE, self.tokenizer.vocab)
-        write_metadata(directory, ARCHITECTURE, levels=len(self.model.levels),
+        write_metadata(directory, ARCHITECTURE, labels=self.labels, levels=len(self.model.levels),
                        configs=[level.config.to_dict() for level in self.model.levels], top=self.top,
                        max_length=self.tokenizer.max_length, training=self.training)
 
@@ -330,6 +330,7 @@ class AttentionXMLTreeWrapper(AttentionXMLFamily):
         children = tree_children([_read_children(path) for path in children_files], sizes, children_files,
                                  level_files)
         labels = read_label_list(directory / TREE_LABELS_FILE)
+        check_label_order(metadata, labels, directory / TREE_LABELS_FILE)
         if len(labels) != sizes[-1]:
             raise CheckpointError(f"{directory / TREE_LABELS_FILE}: {len(labels)} labels, but {level_files[-1]} "
                                   f"scores {sizes[-1]}; the files do not belong together")

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Callable, List, Optional, Tuple, Union
+from typing import Callable, List, Optional, Sequence, Tuple, Union
 
 from ..errors import CheckpointError, ModelLoadError
 
@@ -29,10 +29,14 @@ class NotASavedModel(ModelLoadError, FileNotFoundError):
     """A directory without ``xmtc_model.json``: a load error, and a missing file."""
 
 
-def write_metadata(directory: PathLike, architecture: str, **fields) -> None:
-    """Write ``xmtc_model.json`` naming the format, its version and ``architecture``."""
+def write_metadata(directory: PathLike, architecture: str, labels: Optional[Sequence[str]] = None,
+                   **fields) -> None:
+    """Write ``xmtc_model.json`` naming the format, its version and ``architecture``; with ``labels``,
+    the hashes that let a load tell a reordered label list (see :func:`check_label_order`)."""
     metadata = {"format": FORMAT_NAME, "format_version": FORMAT_VERSION, "architecture": architecture,
                 **fields}
+    if labels is not None:
+        metadata["label_order"] = _label_hashes(labels)
     path = Path(directory) / SAVED_MODEL_FILE
     path.write_text(json.dumps(metadata, indent=2) + "\n", encoding="utf-8")
 
@@ -129,6 +133,29 @@ def save_state_dict(module, path: PathLike) -> None:
     import torch
 
     torch.save({key: value.detach().cpu() for key, value in module.state_dict().items()}, path)
+
+
+def _label_hashes(labels: Sequence[str]) -> dict:
+    from .base import labels_sha256
+
+    return {"sha256": labels_sha256(labels), "sorted_sha256": labels_sha256(sorted(labels))}
+
+
+def check_label_order(metadata: dict, labels: Sequence[str], path: PathLike) -> None:
+    """A ``CheckpointError`` when the label list at ``path`` holds the labels the model was saved with
+    in another order: line i names output i, so every output would silently get another label's name.
+
+    Renamed labels (another set) pass: editing names is the owner's right. Models saved
+    before the hashes were recorded are not checked.
+    """
+    recorded = metadata.get("label_order")
+    if not isinstance(recorded, dict):
+        return
+    found = _label_hashes(labels)
+    if found["sorted_sha256"] == recorded.get("sorted_sha256") and found["sha256"] != recorded.get("sha256"):
+        raise CheckpointError(f"{path}: the model's labels in another order than it was saved with; line i "
+                              f"names output i, so every output would get another label's name: restore the "
+                              f"saved order")
 
 
 def resolve_labels(labels, read: Callable[[Path], List[str]]) -> Tuple[Optional[Path], List[str]]:

@@ -86,6 +86,10 @@ def settings_difference(recorded: dict, wanted: dict) -> Optional[str]:
             return f"recipe option {name}={recorded_options.get(name)!r}, not {name}={value!r}"
     recorded_targets = _object(recorded.get("targets"))
     if recorded_targets.get("sha256") != wanted["targets"]["sha256"]:
+        if recorded_targets.get("path") == wanted["targets"]["path"]:  # edited in place
+            return (f"the targets file {wanted['targets']['path']} as it was when the run began (sha256 "
+                    f"{_short(recorded_targets.get('sha256'))}); it has changed since (sha256 "
+                    f"{_short(wanted['targets']['sha256'])})")
         return (f"another targets file ({recorded_targets.get('path')}, sha256 "
                 f"{_short(recorded_targets.get('sha256'))}), not {wanted['targets']['path']} "
                 f"(sha256 {_short(wanted['targets']['sha256'])})")
