@@ -101,6 +101,16 @@ def test_user_mistakes_are_one_error_line(arguments, message, tiny_attentionxml_
     assert "Traceback" not in captured.err and captured.out == ""
 
 
+def test_a_split_of_a_single_file_is_refused(tiny_attentionxml_dir, tmp_path, capsys):
+    # "split train" was printed while the file was read whole as the test documents.
+    single = tmp_path / "test.jsonl"
+    single.write_text('{"text": "oil prices rose", "labels": ["crude"]}\n')
+    assert main(["--model", str(tiny_attentionxml_dir), "--data", str(single), "--split", "train", "--quiet"]) == 2
+    assert capsys.readouterr().err == (f"textattack-xmtc evaluate: error: --split train: --data {single} is a "
+                                       "single file, which has no splits (it was read whole as the test "
+                                       "documents); leave --split out\n")
+
+
 def test_a_test_set_with_no_label_the_model_knows_is_an_error(tiny_attentionxml_dir, dataset):
     (dataset / "test_labels.txt").write_text("".join("vehicles\n" for _ in range(31)) + "\n")
     done = run("textattack-xmtc", "evaluate", "--model", str(tiny_attentionxml_dir), "--data", str(dataset))

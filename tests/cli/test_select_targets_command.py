@@ -200,3 +200,11 @@ def test_overwrite_never_replaces_a_file_of_the_dataset(tiny_attentionxml_dir, d
                    "--overwrite", *OPTIONS])
     assert f"--out {mine} is a file of the --data dataset ({dataset_dir})" in one_error_line(capsys, status)
     assert mine.read_text() == "kept\n"
+
+
+def test_a_split_of_a_single_file_is_refused(tiny_attentionxml_dir, dataset_dir, tmp_path, capsys):
+    single = tmp_path / "test.jsonl"
+    single.write_text('{"text": "oil prices rose", "labels": ["crude"]}\n')
+    status = main(["--model", str(tiny_attentionxml_dir), "--data", str(single), "--train-data", str(dataset_dir),
+                   "--split", "train", "--out", str(tmp_path / "t.jsonl"), *OPTIONS])
+    assert f"--split train: --data {single} is a single file, which has no splits" in one_error_line(capsys, status)

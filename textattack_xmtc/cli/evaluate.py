@@ -111,6 +111,9 @@ def _run(args: argparse.Namespace) -> int:
     output = Path(args.json).expanduser() if args.json else None
     if output is not None:
         _check_output(output, args.overwrite)
+    if args.split != "test" and Path(args.data).expanduser().is_file():
+        raise UsageError(f"--split {args.split}: --data {args.data} is a single file, which has no splits "
+                         "(it was read whole as the test documents); leave --split out")
     test = _load(args.data, args.split, "--data")
     train, train_note = _training_data(args)
     try:

@@ -147,6 +147,9 @@ def _load_data(data: str, split: str, train_data: Optional[str]) -> Tuple[object
     if train_data is None and Path(data).expanduser().is_file():
         raise UsageError(f"--data {data} is a single file (one split): give the training documents, whose "
                         "label counts bin the targets, with --train-data")
+    if split != "test" and Path(data).expanduser().is_file():
+        raise UsageError(f"--split {split}: --data {data} is a single file, which has no splits "
+                         "(it was read whole as the test documents); leave --split out")
     test = _corpus(load_corpus, data, split, f"--data {data} has no {split!r} split")
     if train_data is None:
         train = _corpus(load_corpus, data, "train", f"--data {data} has no train split, needed for the labels' "
