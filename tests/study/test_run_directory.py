@@ -136,3 +136,47 @@ def test_a_run_file_that_cannot_be_written_is_one_run_directory_error_and_the_lo
                                 "make room or choose another --out")
     monkeypatch.undo()
     RunDirectory.open(tmp_path / "run", settings).close()  # not left locked
+
+
+FOREIGN_SETTINGS = {"format": "textattack-xmtc-run", "version": 1, "model": "m",
+                    "victim": {"weights_sha256": "ours"}, "recipe": "xmtc-pos", "options": {},
+                    "targets": {"path": "t", "sha256": "0", "rows": 3}, "seed": 0}
+
+
+def _row(number, target="acq", weights="ours"):
+    return {"target_number": number, "status": "failed", "words": 3, "words_changed": 0, "target": target,
+            "attack": "positive-targeted", "source": f"t, line {number}",
+            "original_text": "a b c", "victim": {"weights_sha256": weights}}
+
+
+@pytest.mark.parametrize("rows, problem", [
+    ([_row(0), _row(1, weights="theirs")], "made on another victim (weights sha256 theirs...) than the run's "
+                                           "(ours...): rows of another run were added to the file"),
+    ([_row(0), _row(7)], "target_number 7, but the run's targets file has 3 rows"),
+    ([_row(0), _row(1), _row(0, target="earn")], "target_number 0 again, for another target (first on line 1)"),
+])
+def test_rows_appended_from_another_run_are_refused_by_experiment_and_report(tmp_path, rows, problem):
+    # A hand-merged results file was counted by report and taken as done by a resumed experiment.
+    import json
+
+    from textattack_xmtc.study.report import ReportError, read_run
+    from textattack_xmtc.study.run_directory import RESULTS_FILE, RunDirectory
+
+    with RunDirectory.open(tmp_path / "run", FOREIGN_SETTINGS) as run:
+        (tmp_path / "run" / RESULTS_FILE).write_text("".join(json.dumps(row) + "\n" for row in rows))
+        with pytest.raises(RunDirectoryError) as error:
+            run.finished_rows()
+    assert f"line {len(rows)}: " in str(error.value) and problem in str(error.value)
+    with pytest.raises(ReportError) as error:
+        read_run(tmp_path / "run")
+    assert f"{RESULTS_FILE}:{len(rows)} " in str(error.value) and problem in str(error.value)
+
+
+def test_the_same_target_twice_is_one_target_not_an_error(tmp_path):
+    import json
+
+    from textattack_xmtc.study.run_directory import RESULTS_FILE, RunDirectory
+
+    with RunDirectory.open(tmp_path / "run", FOREIGN_SETTINGS) as run:
+        (tmp_path / "run" / RESULTS_FILE).write_text("".join(json.dumps(row) + "\n" for row in (_row(0), _row(0))))
+        assert list(run.finished_rows()) == [0]

@@ -132,7 +132,7 @@ def read_run(path) -> Run:
         raise ReportError(f"{path} is not a directory: pass a run directory written by "
                           "`textattack-xmtc experiment`")
     meta = _read_meta(path / "run.json")
-    rows = _read_rows(path / "results.jsonl")
+    rows = _read_rows(path / "results.jsonl", meta)
     _check_one_attack(rows, path, meta.get("recipe"))
     return Run(path=path, meta=meta, rows=rows, label=default_label(meta), transfers=_read_transfers(path))
 
@@ -160,13 +160,20 @@ def _read_meta(path: Path) -> dict:
     return meta
 
 
-def _read_rows(path: Path) -> List[dict]:
+def _read_rows(path: Path, meta: dict) -> List[dict]:
+    from .run_directory import foreign_row_problem
+
     if not path.is_file():
         raise ReportError(f"{path.parent} has no results.jsonl: the run has not attacked any target yet")
     rows = []
+    first_line: Dict[int, tuple] = {}
     try:
         for number, row in read_result_rows(path):
             _check_row(row, path, number)
+            problem = foreign_row_problem(row, meta, first_line, number)
+            if problem:
+                raise ReportError(f"{path}:{number} was {problem}" if problem.startswith("made") else
+                                  f"{path}:{number} has {problem}")
             rows.append(row)
     except DamagedRowError as error:
         raise ReportError(_damage_message(error)) from None

@@ -98,6 +98,34 @@ def settings_difference(recorded: dict, wanted: dict) -> Optional[str]:
     return None
 
 
+def foreign_row_problem(row: dict, settings: dict, first_line: Dict[int, tuple], line: int) -> Optional[str]:
+    """Why a row of ``results.jsonl`` cannot belong to the run described by ``settings`` (its run.json),
+    or None; ``first_line`` (target number -> line, filled here) catches a number seen twice.
+
+    Rows appended by hand from another run (another victim, another targets file) were counted
+    by ``report`` and taken as done by a resumed ``experiment``.
+    """
+    number = row.get("target_number")
+    row_victim, run_victim = _object(row.get("victim")), _object(settings.get("victim"))
+    if None not in (row_victim.get("weights_sha256"), run_victim.get("weights_sha256")) and \
+            row_victim.get("weights_sha256") != run_victim.get("weights_sha256"):
+        return (f"made on another victim (weights sha256 {_short(row_victim.get('weights_sha256'))}) than the "
+                f"run's ({_short(run_victim.get('weights_sha256'))}): rows of another run were added to the file")
+    count = _object(settings.get("targets")).get("rows")
+    if isinstance(number, int) and isinstance(count, int) and not 0 <= number < count:
+        return (f"target_number {number}, but the run's targets file has {count} rows: rows of another run "
+                "were added to the file")
+    if not isinstance(number, int):
+        return None
+    # The same target again (a retried worker) is one target; another target under its number is not.
+    which = (row.get("source"), row.get("target"), row.get("original_text"))
+    if number in first_line and first_line[number][1] != which:
+        return (f"target_number {number} again, for another target (first on line {first_line[number][0]}): "
+                "rows of another run were added to the file")
+    first_line.setdefault(number, (line, which))
+    return None
+
+
 def _object(value) -> dict:
     """A run.json section, or {} where a hand edit left something else (then it differs, in words)."""
     return value if isinstance(value, dict) else {}
@@ -110,8 +138,9 @@ def _short(digest: Optional[str]) -> str:
 class RunDirectory:
     """An open run directory: ``run.json`` checked or written, the lock held, rows appendable."""
 
-    def __init__(self, path: Path, lock_fd: int, log: Callable[[str], None]):
+    def __init__(self, path: Path, lock_fd: int, log: Callable[[str], None], settings: Optional[dict] = None):
         self.path = path
+        self.settings = settings or {}  # run.json's: every row read must belong to this run
         self.results = path / RESULTS_FILE
         self._lock_fd = lock_fd
         self._log = log
@@ -134,7 +163,7 @@ class RunDirectory:
         except BaseException:
             os.close(lock_fd)
             raise
-        return cls(path, lock_fd, log)
+        return cls(path, lock_fd, log, settings)
 
     def __enter__(self) -> "RunDirectory":
         return self
@@ -154,11 +183,16 @@ class RunDirectory:
             return {}
         data = self.results.read_bytes()
         kept = self._cut_torn_last_row(data)
-        rows = {}
+        rows: Dict[int, dict] = {}
+        first_line: Dict[int, tuple] = {}
         for number, line in enumerate(data[:kept].splitlines(keepends=True), start=1):
             row = parse_row(line)
             if row is None:
                 raise RunDirectoryError(f"{self.results}, line {number}: not a result row (damaged file?); "
+                                        "move the file away to start the run again")
+            problem = foreign_row_problem(row, self.settings, first_line, number)
+            if problem:
+                raise RunDirectoryError(f"{self.results}, line {number}: {problem}; remove those rows, or "
                                         "move the file away to start the run again")
             rows.setdefault(row["target_number"], row)
             self._lines.setdefault(row["target_number"], line)
