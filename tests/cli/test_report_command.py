@@ -171,6 +171,24 @@ def test_several_runs_share_one_plot_with_their_labels(run_dir, tmp_path, capsys
     assert main([str(run_dir), "--out", str(out), "--overwrite"]) == 0
 
 
+def test_runs_at_different_recipe_options_are_labelled_with_them(run_dir, tmp_path, capsys):
+    # A k=3 run sat beside a k=5 one with nothing in the tables, plot or pages saying so.
+    other = shutil.copytree(run_dir, tmp_path / "k3", ignore=shutil.ignore_patterns("report"))
+    meta = json.loads((other / "run.json").read_text())
+    k = meta["options"]["k"]
+    meta["options"]["k"] = k - 1
+    (other / "run.json").write_text(json.dumps(meta))
+    out = tmp_path / "both"
+    assert main([str(run_dir), str(other), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "note: the runs differ in recipe option(s) k; each run's label names its value(s)" in printed
+    headings = [line for line in printed.splitlines() if line.startswith("== ")]
+    assert headings[0].split(" (")[0].endswith(f" · k={k}") and headings[1].split(" (")[0].endswith(f" · k={k - 1}")
+    assert f"k={k - 1}" in (out / "report.html").read_text() and f"k={k - 1}" in (out / "report.md").read_text()
+    assert main([str(run_dir), "--out", str(tmp_path / "alone")]) == 0
+    assert "differ in recipe option" not in capsys.readouterr().out
+
+
 def test_a_rescored_run_shows_its_transfer_column_and_a_damaged_transfer_file_is_one_line(
         run_dir, tiny_attentionxml_dir, tmp_path, capsys):
     from textattack_xmtc.study.transfer import rescore_run

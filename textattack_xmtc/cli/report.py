@@ -93,13 +93,18 @@ def main(argv: List[str]) -> int:
 
 def _report(args: argparse.Namespace) -> int:
     from ..study.plots import PlotSeries, save_png, success_rate_figure
-    from ..study.report import ReportError, html_report, markdown_report, read_run, summary_text, write_atomically
+    from ..study.report import (ReportError, html_report, markdown_report, name_differing_options, read_run,
+                                summary_text, write_atomically)
 
     out = _output_directory(args)
     try:
         runs = [read_run(path) for path in args.runs]
     except ReportError as error:
         raise UsageError(str(error)) from None
+    differing = name_differing_options(runs)
+    if differing:
+        print(f"note: the runs differ in recipe option(s) {', '.join(differing)}; each run's label names its "
+              "value(s)")
     for run, label in zip(runs, args.label or []):
         run.label = label
     png = save_png(success_rate_figure([PlotSeries.from_rows(run.label, run.kind, run.rows) for run in runs]))

@@ -254,6 +254,23 @@ def default_label(meta: Mapping) -> str:
     return " · ".join(parts + [str(meta.get("recipe", "?"))])
 
 
+def name_differing_options(runs: Sequence["Run"]) -> List[str]:
+    """The recipe options whose values differ among ``runs`` (threads aside); each run's label gets
+    them (``"m · xmtc-pos · k=3"``), so that runs at another k are never compared unawares."""
+    from .run_directory import OPTIONS_NOT_COMPARED
+
+    def options(run) -> dict:
+        value = run.meta.get("options")
+        return value if isinstance(value, dict) else {}
+
+    names = sorted({name for run in runs for name in options(run)} - set(OPTIONS_NOT_COMPARED))
+    differing = [name for name in names
+                 if len({json.dumps(options(run).get(name), sort_keys=True) for run in runs}) > 1]
+    for run in runs:
+        run.label = " · ".join([run.label] + [f"{name}={options(run).get(name)}" for name in differing])
+    return differing
+
+
 # -- grouping and measuring ------------------------------------------------------------------
 
 def bin_range(name: str) -> Optional[Tuple[int, int]]:
