@@ -171,6 +171,7 @@ def test_text_summary_lists_the_provenance(keyword_victim, tmp_path):
     text = log.read_text()
     assert "Seed (--random-seed): 9" in text
     assert f"Victim weights_sha256: {keyword_victim.identity()['weights_sha256']}" in text
+    assert "Victim adversarial: none" in text  # an empty value was a blank row
     assert "Average similarity" not in text  # no encoder: no similarity figures
 
 

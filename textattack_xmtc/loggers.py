@@ -233,7 +233,9 @@ def run_provenance(records) -> object:
 def provenance_rows(provenance: dict) -> list:
     """Table rows of a run's provenance, one per option and per field of the victim's identity."""
     rows = [[f"Option {name}:", _text(value)] for name, value in sorted(provenance["options"].items())]
-    rows += [[f"Victim {name}:", _text(value)] for name, value in provenance["victim"].items()]
+    # An empty value (a victim without adversarial training) reads "none", not as a blank row.
+    rows += [[f"Victim {name}:", _text(value) if value not in ("", None) else "none"]
+             for name, value in provenance["victim"].items()]
     rows += [["Seed (--random-seed):", _text(provenance["seed"])],
              ["textattack-xmtc version:", provenance["package_version"]],
              ["TextAttack version:", provenance["textattack_version"]]]

@@ -363,3 +363,13 @@ def test_a_csv_column_the_package_does_not_know_is_refused(tmp_path):
         read_targets(path)
     path.write_text("text,labels,target,\nBuys rival,acq,acq,\n")  # a trailing comma names no column
     assert [target.target for _, target in read_targets(path)] == ["acq"]
+
+
+def test_a_field_given_twice_in_a_row_is_refused(tmp_path):
+    # JSON keeps the last value silently: '"k": 2, ..., "k": 7' attacked at k=7.
+    path = tmp_path / "targets.jsonl"
+    path.write_text('{"text": "Buys rival", "labels": ["acq"], "target": "acq", "k": 2, "k": 7}\n')
+    with pytest.raises(TargetFormatError) as error:
+        read_targets(path)
+    assert one_line(error) == (f"{path}, line 1: field 'k' appears twice in the row; which value is meant "
+                               "would be a guess")

@@ -67,7 +67,7 @@ RECIPE_HELP = _recipe_help()
 DESCRIPTION = """Adversarial attacks on extreme multilabel text classifiers (TextAttack plugin).
 
 subcommands of this package (each with --help):
-  train           train a victim model (AttentionXML or APLC-XLNet) and print its test P@k
+  train           train a victim model (AttentionXML, its label tree or APLC-XLNet) and print its test P@k
   evaluate        P@k, nDCG@k and PSP@k of a model on a dataset, overall and per frequency bin
   select-targets  the paper's targets: true top-k labels (pos) and drawn false ones (neg) per bin
   experiment      attack every target of a targets file, resumably (--workers N, --backend ray)
@@ -204,7 +204,8 @@ def _train(argv: List[str]) -> int:
 
     parser = argparse.ArgumentParser(
         prog="textattack-xmtc train",
-        description="Train a victim model (AttentionXML or APLC-XLNet) on a dataset and print its test P@k.")
+        description="Train a victim model (AttentionXML, its label tree or APLC-XLNet) on a dataset and print "
+                    "its test P@k.")
     # No ArgumentDefaultsHelpFormatter: the help texts state the per-architecture defaults themselves.
     add_train_arguments(parser)
     return run_train(parser.parse_args(argv))

@@ -330,7 +330,10 @@ def _read_jsonl_rows(path: Path) -> Iterator[Tuple[str, dict]]:
                 continue
             where = f"{path}, line {number}"
             try:
-                row = json.loads(line)
+                row = json.loads(line, object_pairs_hook=_object_without_repeats)
+            except _RepeatedKey as error:  # json keeps the last value silently
+                raise TargetFormatError(f"{where}: field {error.key!r} appears twice in the row; "
+                                        "which value is meant would be a guess") from None
             except json.JSONDecodeError as error:
                 raise TargetFormatError(f"{where}: not valid JSON ({error.msg}); a targets file holds "
                                         "one JSON object per line (JSON Lines)") from None
@@ -343,6 +346,22 @@ def _read_jsonl_rows(path: Path) -> Iterator[Tuple[str, dict]]:
                 raise TargetFormatError(f"{where}: expected a JSON object, got {type(row).__name__}; "
                                         "a targets file holds one JSON object per line (JSON Lines)")
             yield where, row
+
+
+class _RepeatedKey(ValueError):
+    def __init__(self, key: str):
+        super().__init__(key)
+        self.key = key
+
+
+def _object_without_repeats(pairs: List[Tuple[str, object]]) -> dict:
+    """A JSON object as a dict, refusing a key given twice (``json`` would keep the last)."""
+    row: dict = {}
+    for key, value in pairs:
+        if key in row:
+            raise _RepeatedKey(key)
+        row[key] = value
+    return row
 
 
 CSV_COLUMNS = "text,labels,target[,k][,bin]"

@@ -147,7 +147,8 @@ def _add_adversarial_arguments(parser: argparse.ArgumentParser) -> None:
         "adversarial training (beyond the paper)",
         "retrain on the training data plus successful adversarial documents, each with its ORIGINAL true "
         "labels; the documents of --adversarial-from come first, then each round attacks the latest model "
-        "and retrains from scratch (same seed and options) on everything found so far. The saved model "
+        "and retrains (same seed and options; from scratch, or from --init-from again when given) on "
+        "everything found so far. The saved model "
         "records it (evaluate and result rows show it)")
     group.add_argument("--adversarial-from", nargs="+", metavar="RUN_DIR", default=None,
                        help="run directories of `textattack-xmtc experiment` (made on a model of the same "
