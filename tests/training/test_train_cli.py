@@ -234,6 +234,8 @@ def test_bad_adversarial_inputs_exit_2_with_one_line(case, tmp_path):
     assert result.stderr.strip().splitlines()[-1] == errors[0]
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "model").exists()
+    if case == "unknown run dir":  # it failed only after "Training ... documents" and the data were read
+        assert "Training" not in result.stdout
 
 
 # -- --init-from: continue training a saved model ------------------------------------------------

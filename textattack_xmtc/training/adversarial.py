@@ -132,6 +132,13 @@ def read_adversarial_documents(run_dir, train: Optional[Corpus] = None,
     return documents
 
 
+def check_run_directories(paths) -> None:
+    """The ``--adversarial-from`` checks that need no training data, so that a mistyped path fails
+    before training starts (an :class:`AdversarialTrainingError` naming it)."""
+    for run_dir in paths:
+        _read_meta(Path(run_dir).expanduser())
+
+
 def _read_meta(path: Path) -> dict:
     if not path.exists():
         raise AdversarialTrainingError(f"--adversarial-from {path}: no such directory; give a run directory "

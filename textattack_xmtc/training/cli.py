@@ -173,6 +173,13 @@ def _adversarial_problem(args: argparse.Namespace):
                   if getattr(args, dest, None) is not None]
         if unused:
             return f"{', '.join(unused)} not used without --adversarial-rounds"
+    if getattr(args, "adversarial_from", None):
+        from .adversarial import AdversarialTrainingError, check_run_directories
+
+        try:  # before "Training ..." and the data are read, not after
+            check_run_directories(args.adversarial_from)
+        except AdversarialTrainingError as error:
+            return str(error)
     return None
 
 
