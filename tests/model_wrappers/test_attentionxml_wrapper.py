@@ -402,3 +402,15 @@ def test_a_saved_label_list_put_in_another_order_is_refused(wrapper, tmp_path):
     renamed = ["renamed-" + labels[0]] + labels[1:]  # a rename is the owner's to make
     (directory / "labels.txt").write_text("\n".join(renamed) + "\n")
     assert load_victim(str(directory)).labels == renamed
+
+
+def test_a_saved_vocabulary_holding_a_word_twice_is_one_load_error(wrapper, tmp_path):
+    from textattack_xmtc.model_wrappers import ModelLoadError, load_victim
+    from textattack_xmtc.models.tokenization import load_vocab, save_vocab
+
+    directory = tmp_path / "saved"
+    wrapper.save(directory)
+    words = list(load_vocab(directory / "vocab.npy"))
+    save_vocab(directory / "vocab.npy", words[:-1] + [words[2]])
+    with pytest.raises(ModelLoadError, match=f"vocab.npy: the vocabulary holds {str(words[2])!r} twice"):
+        load_victim(str(directory))

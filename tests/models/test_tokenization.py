@@ -187,3 +187,9 @@ def test_an_empty_vocab_file_is_a_value_error_naming_it(tmp_path):
     path.write_bytes(b"")  # numpy raises EOFError, which no command caught
     with pytest.raises(ValueError, match=r"vocab.npy: empty file"):
         load_vocab(path)
+
+
+def test_a_vocabulary_holding_a_word_twice_is_refused():
+    # The first id was kept; the original's {word: i for i, word in enumerate(vocab)} keeps the last.
+    with pytest.raises(ValueError, match=r"the vocabulary holds 'oil' twice \(ids 2 and 4\)"):
+        AttentionXMLTokenizer(["<PAD>", "<UNK>", "oil", "wheat", "oil"])

@@ -65,10 +65,9 @@ class AttentionXMLTokenizer:
             raise ValueError(f"max_length must be positive, got {max_length}")
         self.vocab: List[str] = words
         self.max_length = int(max_length)
-        # Duplicates cannot occur in a real vocab.npy; keep the first id if they do.
-        self.word_to_id = {}
-        for index, word in enumerate(words):
-            self.word_to_id.setdefault(word, index)
+        self.word_to_id = {word: index for index, word in enumerate(words)}
+        if len(self.word_to_id) != len(words):
+            self.check_distinct(words)
         self._segment_ids: dict = {}  # (segment, is_last) -> ids; see encode()
         self._piece_ids: dict = {}  # one word of a segment that is not last -> ids; see _ids_of_segment()
         self._last_edit: Optional[SegmentedText] = None  # see encode_edit()
@@ -110,6 +109,17 @@ class AttentionXMLTokenizer:
                 if len(ids) >= self.max_length:
                     return ids[: self.max_length]
         return ids[: self.max_length] or [UNK_ID]
+
+    @staticmethod
+    def check_distinct(words: Sequence[str]) -> None:
+        """A ValueError naming a word the vocabulary holds twice: the original's build_vocab never
+        repeats one, and its lookup would take the LAST id of one (ours the first)."""
+        first: dict = {}
+        for index, word in enumerate(words):
+            if word in first:
+                raise ValueError(f"the vocabulary holds {word!r} twice (ids {first[word]} and {index}); which "
+                                 "id its tokens get would be a guess: a vocab.npy lists each word once")
+            first[word] = index
 
     def encode_edit(self, text: str) -> List[int]:
         """``encode(text)``, computed from the last text given here when ``text`` is an edit of it.
@@ -232,6 +242,14 @@ def load_vocab(path: Union[str, os.PathLike]) -> np.ndarray:
         raise ValueError(f"{path}: empty file, not a numpy unicode array of words; copy vocab.npy again") from None
     if vocab.ndim != 1 or vocab.dtype.kind != "U":
         raise ValueError(f"{path}: expected a 1-d numpy unicode array, got {vocab.dtype} {vocab.shape}")
+    words = vocab.tolist()
+    try:
+        if len(set(words)) != len(words):
+            AttentionXMLTokenizer.check_distinct(words)
+    except ValueError as error:
+        from ..errors import CheckpointError
+
+        raise CheckpointError(f"{path}: {error}") from None
     return vocab
 
 
