@@ -111,10 +111,6 @@ def foreign_row_problem(row: dict, settings: dict, first_line: Dict[int, tuple],
             row_victim.get("weights_sha256") != run_victim.get("weights_sha256"):
         return (f"made on another victim (weights sha256 {_short(row_victim.get('weights_sha256'))}) than the "
                 f"run's ({_short(run_victim.get('weights_sha256'))}): rows of another run were added to the file")
-    count = _object(settings.get("targets")).get("rows")
-    if isinstance(number, int) and isinstance(count, int) and not 0 <= number < count:
-        return (f"target_number {number}, but the run's targets file has {count} rows: rows of another run "
-                "were added to the file")
     if not isinstance(number, int):
         return None
     # The same target again (a retried worker) is one target; another target under its number is not.
