@@ -356,3 +356,19 @@ def test_a_directory_holding_two_dataset_layouts_is_refused(tmp_path):
         assert str(error.value) == (
             f"{tmp_path}: holds two dataset layouts, attentionxml ({split}_texts.txt/{split}_labels.txt) and "
             f"jsonl ({split}.jsonl); which split comes from which would be a guess: keep one layout per directory")
+
+
+@pytest.mark.parametrize("line, problem", [
+    ('{"text": "a doc", "labels": ["a"], "labels": ["b"]}', "field 'labels' appears twice in the row"),
+    ('{"text": "a doc", "labels": [' + "1" * 5000 + ']}', "a number in the row is too long to read"),
+    ('{"text": "a doc", "labels": ' + "[" * 100000 + "]" * 100000 + '}', "the JSON is nested too deeply to read"),
+])
+def test_a_jsonl_dataset_row_json_cannot_hold_faithfully_is_named(tmp_path, line, problem):
+    # A repeated key kept its last value silently; the other two were tracebacks without a line.
+    from textattack_xmtc.datasets.corpus import CorpusFormatError, load_corpus
+
+    path = tmp_path / "data.jsonl"
+    path.write_text('{"text": "first doc", "labels": ["a"]}\n' + line + "\n")
+    with pytest.raises(CorpusFormatError) as error:
+        load_corpus(str(path))
+    assert str(error.value).startswith(f"{path}, line 2: {problem}")

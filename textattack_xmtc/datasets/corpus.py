@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator, List, Optional, Tuple, Union
 
-from ..shared.text_files import TextFileProblem, label_list_lines, utf8_error_position
+from ..shared.text_files import TextFileProblem, json_line, label_list_lines, utf8_error_position
 
 PathLike = Union[str, Path]
 
@@ -176,9 +176,9 @@ def _jsonl_labels(value: object, path: Path, line: int) -> List[str]:
 def _jsonl_row(line_text: str, path: Path, line: int) -> Tuple[str, List[str]]:
     """One JSONL line -> (text, labels), or a CorpusFormatError naming the line."""
     try:
-        row = json.loads(line_text)
-    except json.JSONDecodeError as exc:
-        raise CorpusFormatError(path, f"not valid JSON ({exc.msg} at column {exc.colno})", line) from exc
+        row = json_line(line_text)
+    except TextFileProblem as problem:
+        raise CorpusFormatError(path, problem.problem, line) from None
     if not isinstance(row, dict):
         hint = " (a JSON array file is not JSONL: write one object per line)" if isinstance(row, list) else ""
         raise CorpusFormatError(path, f"expected a JSON object, got {type(row).__name__}{hint}", line)

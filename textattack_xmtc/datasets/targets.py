@@ -34,7 +34,7 @@ Label = Union[str, int]
 Bin = Union[str, int]
 
 from ..formats import TARGET_FILE_SUFFIXES  # noqa: E402  (other names are read as JSON Lines)
-from ..shared.text_files import utf8_error_position  # noqa: E402
+from ..shared.text_files import TextFileProblem, json_line, utf8_error_position  # noqa: E402
 from .corpus import surrogate_problem, unpaired_surrogate  # noqa: E402
 
 MAX_INDEX = 2**31 - 1
@@ -330,38 +330,15 @@ def _read_jsonl_rows(path: Path) -> Iterator[Tuple[str, dict]]:
                 continue
             where = f"{path}, line {number}"
             try:
-                row = json.loads(line, object_pairs_hook=_object_without_repeats)
-            except _RepeatedKey as error:  # json keeps the last value silently
-                raise TargetFormatError(f"{where}: field {error.key!r} appears twice in the row; "
-                                        "which value is meant would be a guess") from None
-            except json.JSONDecodeError as error:
-                raise TargetFormatError(f"{where}: not valid JSON ({error.msg}); a targets file holds "
-                                        "one JSON object per line (JSON Lines)") from None
-            except ValueError as error:  # Python refuses integers of more than 4300 digits
-                raise TargetFormatError(f"{where}: a number in the row is too long to read "
-                                        f"({str(error).split(':')[0]})") from None
-            except RecursionError:
-                raise TargetFormatError(f"{where}: the JSON is nested too deeply to read") from None
+                row = json_line(line)
+            except TextFileProblem as problem:
+                hint = ("; a targets file holds one JSON object per line (JSON Lines)"
+                        if problem.problem.startswith("not valid JSON") else "")
+                raise TargetFormatError(f"{where}: {problem.problem}{hint}") from None
             if not isinstance(row, dict):
                 raise TargetFormatError(f"{where}: expected a JSON object, got {type(row).__name__}; "
                                         "a targets file holds one JSON object per line (JSON Lines)")
             yield where, row
-
-
-class _RepeatedKey(ValueError):
-    def __init__(self, key: str):
-        super().__init__(key)
-        self.key = key
-
-
-def _object_without_repeats(pairs: List[Tuple[str, object]]) -> dict:
-    """A JSON object as a dict, refusing a key given twice (``json`` would keep the last)."""
-    row: dict = {}
-    for key, value in pairs:
-        if key in row:
-            raise _RepeatedKey(key)
-        row[key] = value
-    return row
 
 
 CSV_COLUMNS = "text,labels,target[,k][,bin]"

@@ -13,6 +13,7 @@ Usage::
 """
 from __future__ import annotations
 
+import json
 import re
 from typing import Dict, List, Optional, Tuple
 
@@ -76,4 +77,41 @@ def label_list_lines(text: str) -> List[str]:
     return lines
 
 
-__all__ = ["TextFileProblem", "label_list_lines", "universal_lines", "utf8_error_position"]
+class _RepeatedKey(ValueError):
+    def __init__(self, key: str):
+        super().__init__(key)
+        self.key = key
+
+
+def _object_without_repeats(pairs: List[Tuple[str, object]]) -> dict:
+    row: dict = {}
+    for key, value in pairs:
+        if key in row:
+            raise _RepeatedKey(key)
+        row[key] = value
+    return row
+
+
+def json_line(text: str) -> object:
+    """One line of a JSON Lines file, decoded; a :class:`TextFileProblem` (no line number: the caller
+    knows it) for invalid JSON, a key given twice in an object (``json`` keeps the last value silently),
+    an integer too long for Python to read, or nesting too deep to read.
+
+    Usage::
+
+        row = json_line('{"text": "oil", "labels": ["crude"]}')
+    """
+    try:
+        return json.loads(text, object_pairs_hook=_object_without_repeats)
+    except _RepeatedKey as error:
+        raise TextFileProblem(f"field {error.key!r} appears twice in the row; which value is meant would be "
+                              "a guess") from None
+    except json.JSONDecodeError as error:
+        raise TextFileProblem(f"not valid JSON ({error.msg} at column {error.colno})") from None
+    except ValueError as error:  # Python refuses integers of more than 4300 digits
+        raise TextFileProblem(f"a number in the row is too long to read ({str(error).split(':')[0]})") from None
+    except RecursionError:
+        raise TextFileProblem("the JSON is nested too deeply to read") from None
+
+
+__all__ = ["TextFileProblem", "json_line", "label_list_lines", "universal_lines", "utf8_error_position"]
