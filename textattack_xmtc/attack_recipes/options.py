@@ -125,7 +125,7 @@ class RecipeOptions:
         if self.max_candidates <= 0:
             raise ValueError(f"max_candidates must be positive, got {self.max_candidates}")
         check_encoder_name(self.encoder)
-        for name in ("max_change_rate", "min_similarity"):
+        for name in sorted(_FLOATS):
             value = getattr(self, name)
             # '^max_change_rate="0.5"' failed on a comparison of float and str; True read as 1.0.
             if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):

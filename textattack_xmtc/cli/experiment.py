@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import argparse
 import ast
+import collections
 import sys
 from typing import List, NoReturn
 
 from ._parsing import OneLineParser, UsageError, report_usage_error
-from .main import RECIPE_FLAGS
+from .main import RECIPE_FLAGS, option_of_variable
 
 PROG = "textattack-xmtc experiment"
 
@@ -82,12 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
     recipe = parser.add_argument_group("recipe options (as for `textattack-xmtc attack`; default: the "
                                        "XMTC_* environment variable, else the recipe's default)")
     for flag, (variable, text) in RECIPE_FLAGS.items():
-        recipe.add_argument(flag, dest=_option_name(variable), metavar="VALUE", help=text.replace("%", "%%"))
+        recipe.add_argument(flag, dest=option_of_variable(variable), metavar="VALUE",
+                            help=text.replace("%", "%%"))
     return parser
-
-
-def _option_name(variable: str) -> str:
-    return variable[len("XMTC_"):].lower()
 
 
 def main(argv: List[str]) -> int:
@@ -155,9 +153,7 @@ def _rescore(args: argparse.Namespace) -> None:
 
 def _status_counts(rows: List[dict]) -> str:
     """``"2 succeeded, 1 failed, 1 skipped"``: a run whose targets were all skipped attacked nothing."""
-    counts: dict = {}
-    for row in rows:
-        counts[row.get("status")] = counts.get(row.get("status"), 0) + 1
+    counts = collections.Counter(row.get("status") for row in rows)
     return ", ".join(f"{count} {status}" for status, count in counts.items()) or "none"
 
 
@@ -167,7 +163,7 @@ def _recipe_options(args: argparse.Namespace) -> tuple:
 
     name, options = parse_recipe(args.recipe)
     for flag, (variable, _) in RECIPE_FLAGS.items():
-        option = _option_name(variable)
+        option = option_of_variable(variable)
         raw = getattr(args, option)
         if raw is None:
             continue

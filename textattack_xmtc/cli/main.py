@@ -51,6 +51,12 @@ RECIPE_FLAGS = {
                                   "benchmarks/README.md)"),
 }
 
+
+def option_of_variable(variable: str) -> str:
+    """The recipe option an ``XMTC_*`` variable sets (``XMTC_MAX_CANDIDATES`` -> ``max_candidates``)."""
+    return variable[len("XMTC_"):].lower()
+
+
 def _recipe_help() -> str:
     import textwrap
 
@@ -163,7 +169,7 @@ def _check_flags_against_recipe(given: dict, recipe: str) -> None:
     except RecipeOptionsError:
         return  # the stock command reports it, with the usage
     for flag in given:
-        option = RECIPE_FLAGS[flag][0][len("XMTC_"):].lower()
+        option = option_of_variable(RECIPE_FLAGS[flag][0])
         if option in in_recipe:
             raise ValueError(f"recipe option {option} is given twice: in --recipe and as {flag}; keep one")
 
