@@ -192,3 +192,48 @@ def test_equally_important_words_are_tried_in_text_order(table_victim):
     goal.init_attack_example(attacked_text, XMTCTarget(["target"], "target", 5))
     order, _ = search._get_index_order(attacked_text)
     assert np.asarray(order).tolist() == [3, 40, 45]
+
+
+class SwapWordsWithCandidates(SwapToFixedWords):
+    """``SwapToFixedWords`` that says which words have candidates: only those in ``words``."""
+
+    def __init__(self, words):
+        super().__init__()
+        self.words = set(words)
+
+    def _get_transformations(self, current_text, indices_to_modify):
+        indices = [i for i in indices_to_modify if current_text.words[i] in self.words]
+        return super()._get_transformations(current_text, indices)
+
+    def has_candidates(self, text, index):
+        return text.words[index] in self.words
+
+
+def test_words_that_can_have_no_candidate_are_not_ranked_and_the_attack_is_the_same(keyword_victim):
+    text = TEXTS[0]
+    swappable = {"acquisition", "profit", "dividend"}
+    target = XMTCTarget(["acq", "earn"], "earn", 1)
+
+    def run(transformation):
+        search = GreedyWordSwapWIRFast(unk_token="<UNK>", keep="target")
+        attack = Attack(PositiveTargetedTopK(keyword_victim, k=1),
+                        [RepeatModification(), StopwordModification(stopwords={"and", "of"})],
+                        transformation, search)
+        attacked_text = AttackedText(text)
+        attack.goal_function.init_attack_example(attacked_text, target)
+        keyword_victim.texts = []
+        order, _ = search._get_index_order(attacked_text)
+        ranked_texts = list(keyword_victim.texts)
+        result = attack.attack(text, target)
+        return np.asarray(order).tolist(), ranked_texts, result
+
+    order, queried, result = run(SwapWordsWithCandidates(swappable))
+    unknown = SwapWordsWithCandidates(swappable)
+    unknown.has_candidates = None  # a transformation that cannot tell: every word is ranked
+    full_order, full_queried, full_result = run(unknown)
+    words = AttackedText(text).words
+    assert sorted(words[i] for i in order) == sorted(swappable)
+    assert len(queried) == len(swappable) < len(full_queried)
+    assert order == [i for i in full_order if words[i] in swappable]  # the others keep their order
+    assert type(result) is type(full_result)
+    assert result.perturbed_result.attacked_text.text == full_result.perturbed_result.attacked_text.text

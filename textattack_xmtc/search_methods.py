@@ -53,6 +53,7 @@ class GreedyWordSwapWIRFast(GreedyWordSwapWIR):
         indices = sorted(indices)  # text order, so that equal importances keep it
         if self.truncate_words_to is not None:
             indices = indices[: self.truncate_words_to]
+        indices = self._swappable(initial_text, indices)
         leave_one_texts = [replace_word_fast(initial_text, i, self.unk_token) for i in indices]
         word_importance = getattr(self.goal_function, "word_importance", None)
         if word_importance is None:
@@ -61,6 +62,15 @@ class GreedyWordSwapWIRFast(GreedyWordSwapWIR):
         else:
             importance, search_over = word_importance(leave_one_texts)
         return np.array(indices, dtype=int)[(-importance).argsort(kind="stable")], search_over
+
+    def _swappable(self, initial_text, indices):
+        """``indices`` less the words the transformation says can never have a candidate."""
+        # Attack hands the search its bound get_transformations; the transformation is on that Attack.
+        transformation = getattr(getattr(self.get_transformations, "__self__", None), "transformation", None)
+        has_candidates = getattr(transformation, "has_candidates", None)
+        if has_candidates is None:
+            return indices
+        return [index for index in indices if has_candidates(initial_text, index)]
 
     def perform_search(self, initial_result):
         if self.keep == "margin":

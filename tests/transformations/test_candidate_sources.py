@@ -79,6 +79,21 @@ def test_masked_lm_runs_once_on_the_original(bert_mlm_dir):
     assert len(calls) == 1
 
 
+@pytest.mark.parametrize("source", ["glove", "masked-lm"])
+def test_has_candidates_says_whether_the_word_gets_any(source, bert_mlm_dir):
+    # The search skips ranking words without one, so the answer must equal the transformation's own.
+    swap = (WordSwapGloVeNeighbours(max_candidates=48) if source == "glove"
+            else WordSwapMaskedLMOnce(str(bert_mlm_dir), max_candidates=10, max_length=8))  # words past 8 pieces: none
+    text = AttackedText("The qwzxqv company bought U.S. shares of the bank")
+    answers = [swap.has_candidates(text, index) for index in range(text.num_words)]
+    produced = [bool(swap._get_transformations(text, [index])) for index in range(text.num_words)]
+    assert answers == produced
+    assert any(answers) and not all(answers)
+    changed = swap._get_transformations(text, [answers.index(True)])[0]
+    assert [swap.has_candidates(changed, i) for i in range(text.num_words)] == [
+        bool(swap._get_transformations(changed, [i])) for i in range(text.num_words)]
+
+
 def test_masked_lm_candidates_carry_their_rank(bert_mlm_dir):
     from textattack_xmtc.transformations.ranked import candidate_rank
 

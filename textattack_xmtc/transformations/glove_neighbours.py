@@ -231,6 +231,11 @@ class WordSwapGloVeNeighbours(WordSwap):
                                           if candidate != word]))
         return texts
 
+    def has_candidates(self, text, index: int) -> bool:
+        """Whether the word at ``index`` has a candidate: a word's neighbours depend on the word alone."""
+        word = text.words[index]
+        return any(candidate != word for candidate in self._get_replacement_words(word))
+
     @property
     def deterministic(self) -> bool:
         return True

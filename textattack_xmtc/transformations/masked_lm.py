@@ -74,10 +74,7 @@ class WordSwapMaskedLMOnce(WordSwap):
         raise NotImplementedError("candidates depend on the word's context; see _get_transformations")
 
     def _get_transformations(self, current_text, indices_to_modify):
-        original = root_text(current_text)
-        if original.num_words != current_text.num_words:
-            original = current_text  # words were inserted or deleted: read the current text
-        candidates = self._candidates(original)
+        candidates = self._candidates(self._original(current_text))
         texts = []
         for index in indices_to_modify:
             word = current_text.words[index]
@@ -85,6 +82,17 @@ class WordSwapMaskedLMOnce(WordSwap):
                       for candidate in candidates[index] if candidate != word]
             texts.extend(rank_candidates(ranked))
         return texts
+
+    def has_candidates(self, text, index: int) -> bool:
+        """Whether the word at ``index`` has a candidate: they come from the original document alone."""
+        word = text.words[index]
+        return any(candidate != word for candidate in self._candidates(self._original(text))[index])
+
+    @staticmethod
+    def _original(current_text):
+        """The document the masked LM reads: the original, unless words were inserted or deleted."""
+        original = root_text(current_text)
+        return original if original.num_words == current_text.num_words else current_text
 
     def _candidates(self, original) -> List[List[str]]:
         key = original.text
