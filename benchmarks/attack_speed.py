@@ -10,6 +10,15 @@ CALL, stopping at the first success. Ours batches every word's candidates into
 one call, caches outputs and reduces the [B, L] scores to a few numbers per
 text on the device.
 
+A third method, ``paper's script``, runs the same loop but scores every
+call the way the research script's ``predict()`` does on the same weights
+(see :func:`paper_script_scorer`: tokenization from scratch, AttentionXML's
+packed-sequence LSTM over every label, APLC-XLNet padded to its maximum
+length, leave-one-out texts 12 per call): what a user of the research script
+waits for. The ``paper's loop`` row isolates what batching the search gains;
+``paper's script`` adds what the wrapper gains. ``--no-script`` leaves it
+out; other victims than the two built-in architectures never have it.
+
 With several ``--threads`` values, each method runs at each thread count (all
 taking turns on every target), which is how the recipes' default of one torch
 thread on CPU was chosen.
@@ -183,14 +192,19 @@ def _time_word_ranking(search_method):
     return spent
 
 
-def paper_loop_runner(victim, k, threads, batch_size=32, max_change_rate=0.5):
-    """adv-xmtc's greedy loop, one candidate text per model call, on the same candidates."""
+def paper_loop_runner(victim, k, threads, batch_size=32, max_change_rate=0.5, score=None):
+    """adv-xmtc's greedy loop, one candidate text per model call, on the same candidates.
+
+    ``score(texts) -> [len(texts), L]`` scores texts (default: the victim, our wrapper);
+    the leave-one-out texts go to it ``batch_size`` at a time.
+    """
     from textattack.shared import AttackedText
     from textattack_xmtc.shared import replace_word_fast
     from textattack_xmtc.transformations import WordSwapGloVeNeighbours, paper_stopwords
 
     swap = WordSwapGloVeNeighbours(max_candidates=48)
     stopwords = paper_stopwords()
+    score = score or victim
 
     def attack_one(target):
         text, labels, label = target
@@ -199,10 +213,10 @@ def paper_loop_runner(victim, k, threads, batch_size=32, max_change_rate=0.5):
         target_index = victim.labels.index(label)
         words = AttackedText(text).words
         current = AttackedText(text)
-        original_prob = float(victim([text])[0, target_index])
+        original_prob = float(score([text])[0, target_index])
         used = 1
         masked = [replace_word_fast(current, i, victim.unk_token).text for i in range(len(words))]
-        leave_one = torch.cat([victim(masked[i:i + batch_size]) for i in range(0, len(masked), batch_size)])
+        leave_one = torch.cat([score(masked[i:i + batch_size]) for i in range(0, len(masked), batch_size)])
         used += len(masked)
         importance = original_prob - leave_one[:, target_index]
         order = torch.argsort(importance, descending=True, stable=True).tolist()
@@ -216,7 +230,7 @@ def paper_loop_runner(victim, k, threads, batch_size=32, max_change_rate=0.5):
             best_gap, best_text = 0.0, None  # keep a candidate only if it lowers the target below the original
             for candidate in swap._get_replacement_words(words[index]):
                 trial = replace_word_fast(current, index, candidate)  # a cheap join, as the paper's
-                scores = victim([trial.text])[0]
+                scores = score([trial.text])[0]
                 used += 1
                 rank = int((scores > scores[target_index]).sum()) + 1
                 if rank > k:
@@ -231,6 +245,96 @@ def paper_loop_runner(victim, k, threads, batch_size=32, max_change_rate=0.5):
         return seconds, used, success, (ranked - start) / seconds
 
     return attack_one
+
+
+def paper_script_runner(victim, k, threads, clock=None):
+    """The paper's loop scored as adv-xmtc's ``predict()`` scores, call by call (see :func:`paper_script_scorer`)."""
+    score = paper_script_scorer(victim)
+    if clock is not None:  # its tokenization counts as scoring, as the wrapper's does
+        score = clock._timed(score, "scoring")
+    return paper_loop_runner(victim, k, threads, batch_size=SCRIPT_BATCH_SIZE, score=score)
+
+
+#: adv-xmtc's ``predict(..., batch_size=12)``: the leave-one-out texts go to the victim 12 at a time.
+SCRIPT_BATCH_SIZE = 12
+
+
+def paper_script_scorer(victim):
+    """``score(texts) -> probabilities [len(texts), L]`` computed the way adv-xmtc's ``predict()`` does.
+
+    What each call of the research script does, on the same weights:
+
+    - AttentionXML (``utils/axml_scripts/predict_axml.py``): NLTK's word
+      tokenizer on every text from scratch, lower-cased word tokens looked up
+      in the vocabulary, rows padded to ``max_length``, the original network
+      (a packed-sequence BiLSTM, every label's attention, PyTorch's own linear
+      layers), sigmoid, scores copied to the CPU;
+    - APLC-XLNet (``utils/aplc_scripts/predict_aplc.py``): SentencePiece on
+      every text, every row left-padded to ``max_length`` (512 for the
+      built-in model) with its mask, the network at that length.
+
+    Left out, to the script's advantage: its ``DataLoader(num_workers=4)``
+    (AttentionXML), which starts four worker processes on every call, and
+    NLTK's sentence splitter (its punkt data are not offline here). The ids
+    equal our wrapper's (checked on each text's first call).
+    """
+    from textattack_xmtc.model_wrappers.aplc_xlnet import APLCXLNetWrapper
+    from textattack_xmtc.model_wrappers.attentionxml import AttentionXMLWrapper
+
+    if isinstance(victim, AttentionXMLWrapper):
+        return _axml_script_scorer(victim)
+    if isinstance(victim, APLCXLNetWrapper):
+        return _aplc_script_scorer(victim)
+    return None
+
+
+def _axml_script_scorer(victim):
+    from nltk.tokenize import NLTKWordTokenizer
+    from textattack_xmtc.models.tokenization import PAD_ID, UNK_ID, UNK_TOKEN
+
+    treebank = NLTKWordTokenizer()
+    vocab = {word: index for index, word in enumerate(victim.tokenizer.vocab)}
+    max_length = victim.tokenizer.max_length
+    checked = set()
+
+    def ids_of(text):
+        ids = []
+        for position, piece in enumerate(text.split(UNK_TOKEN)):  # our unknown token, as the script's /UNK/
+            if position:
+                ids.append(UNK_ID)
+            ids.extend(vocab.get(token.lower(), UNK_ID) for token in treebank.tokenize(piece)
+                       if re.search(r"\w", token))
+        return ids[:max_length] or [UNK_ID]
+
+    def score(texts):
+        rows = [ids_of(text) for text in texts]
+        if texts[0] not in checked and len(checked) < 1000:
+            checked.add(texts[0])
+            assert rows[0] == victim.tokenizer.encode(texts[0]), "the script's ids differ from the wrapper's"
+        input_ids = torch.tensor([row + [PAD_ID] * (max_length - len(row)) for row in rows])
+        encoder = victim.model.lstm
+        encoder.packed = True  # the original's pack_padded_sequence
+        torch.backends.mkldnn.enabled = False  # PyTorch's own F.linear, not our oneDNN kernels
+        try:
+            with torch.inference_mode():
+                return torch.sigmoid(victim.model(input_ids)).cpu()
+        finally:
+            del encoder.packed
+            torch.backends.mkldnn.enabled = True
+
+    return score
+
+
+def _aplc_script_scorer(victim):
+    from model_speed import pad_to
+    from textattack_xmtc.models.xlnet_tokenization import pad_left
+
+    def score(texts):
+        batch = pad_to(pad_left([victim.inputs.ids(text) for text in texts]), victim.max_length)
+        with torch.no_grad():
+            return victim.model(**batch).float().cpu()
+
+    return score
 
 
 def _with_threads(make_runner, threads, clock):
@@ -294,17 +398,22 @@ def main() -> None:
     parser.add_argument("--words", type=int, default=100,
                         help="synthetic-tree-*: words per synthetic document (default 100)")
     parser.add_argument("--top", type=int, default=160, help="synthetic-tree-*: beam width (default 160)")
+    parser.add_argument("--no-script", dest="script", action="store_false",
+                        help="leave out the third method, the paper's loop scored as the research script scores "
+                             "(built-in AttentionXML and APLC-XLNet only)")
     args = parser.parse_args()
     if args.targets < 1 or args.repeats < 1 or args.k < 1 or args.words < 1 or args.top < 1:
         parser.exit(2, "attack_speed.py: --targets, --repeats, --k, --words and --top must be positive\n")
 
     victim, targets = load_victim_and_targets(args, parser)
     clock = ForwardClock(victim)
+    kinds = [("xmtc-pos (ours)", recipe_runner), ("paper's loop", paper_loop_runner)]
+    if args.script and paper_script_scorer(victim) is not None:
+        kinds.append(("paper's script", lambda v, k, threads: paper_script_runner(v, k, threads, clock)))
     methods = [(f"{name}, {threads} thr", _with_threads(make_runner, threads, clock))
-               for threads in args.threads
-               for name, make_runner in (("xmtc-pos (ours)", recipe_runner), ("paper's loop", paper_loop_runner))]
+               for threads in args.threads for name, make_runner in kinds]
     with clock.installed():
-        run_methods(args, victim, targets, methods, clock)
+        run_methods(args, victim, targets, methods, clock, group=len(kinds))
 
 
 def load_victim_and_targets(args, parser):
@@ -334,8 +443,11 @@ def load_victim_and_targets(args, parser):
     return victim, choose_targets(victim, load_corpus(args.data, split="test"), args.targets, args.k)
 
 
-def run_methods(args, victim, targets, methods, clock) -> None:
-    """Warm up, run every method on every target in turns, print the tables."""
+def run_methods(args, victim, targets, methods, clock, group: int = 2) -> None:
+    """Warm up, run every method on every target in turns, print the tables.
+
+    ``methods`` come in groups of ``group`` per thread count, ours first in each.
+    """
     for _, make_runner in methods:
         make_runner(victim, args.k)(targets[0])  # warm-up: GloVe index, caches, threads
     loaded = rss_mb()
@@ -374,21 +486,24 @@ def run_methods(args, victim, targets, methods, clock) -> None:
               f"{rate:>13.2%} {forward:>8.1%} {scoring:>8.1%} {peak:>+9.1f}   {pass_medians}")
     print("forward: share of wall time inside the network's forward passes; scoring: inside the wrapper's "
           "scoring calls (forward, tokenization, score reduction); peak +MB: the largest growth of one target")
-    for name, make_runner in methods[::2]:  # ours at each thread count, once more with nothing in between
+    for name, make_runner in methods[::group]:  # ours at each thread count, once more with nothing in between
         attack_one = make_runner(victim, args.k)
         alone = [attack_one(target) for target in targets]
         wall = sum(run[0] for run in alone)
         print(f"{name}, one more pass alone (the loop not taking turns): forward "
               f"{sum(run[4] for run in alone) / wall:.1%}, scoring {sum(run[5] for run in alone) / wall:.1%}")
     names = list(target_times)
-    for pair in range(0, len(rows), 2):  # ours and the paper's loop at one thread count
-        ours, theirs = rows[pair], rows[pair + 1]
-        per_target = statistics.median(b / a for a, b in zip(target_times[names[pair]], target_times[names[pair + 1]]))
-        print(f"speed-up at {args.threads[pair // 2]} thread(s): {theirs[1] / ours[1]:.1f}x (median time), "
-              f"{theirs[2] / ours[2]:.1f}x (mean time); median of the per-target speed-ups: {per_target:.1f}x")
-    for pair in range(2, len(rows), 2):
-        print(f"ours at {args.threads[pair // 2]} threads / at {args.threads[0]}: "
-              f"{rows[pair][1] / rows[0][1]:.2f}x the median time, {rows[pair][2] / rows[0][2]:.2f}x the mean")
+    for first in range(0, len(rows), group):  # ours against each other method at one thread count
+        ours = rows[first]
+        for other in range(first + 1, first + group):
+            theirs = rows[other]
+            per_target = statistics.median(b / a for a, b in zip(target_times[names[first]],
+                                                                 target_times[names[other]]))
+            print(f"speed-up over {theirs[0]}: {theirs[1] / ours[1]:.1f}x (median time), "
+                  f"{theirs[2] / ours[2]:.1f}x (mean time); median of the per-target speed-ups: {per_target:.1f}x")
+    for first in range(group, len(rows), group):
+        print(f"ours at {args.threads[first // group]} threads / at {args.threads[0]}: "
+              f"{rows[first][1] / rows[0][1]:.2f}x the median time, {rows[first][2] / rows[0][2]:.2f}x the mean")
     for name, _ in methods:  # what the target(s) at each method's median spend their time on
         times, shares = target_times[name], [per_target[-1][3] for per_target in runs[name]]
         middle = sorted(range(len(times)), key=times.__getitem__)[(len(times) - 1) // 2:len(times) // 2 + 1]
