@@ -86,6 +86,8 @@ def table_rows(out):
     (["--dataset-name", "EURLex-5K"], "no propensity constants known for dataset 'EURLex-5K'"),
     (["--bin-size", "9"], "bin size 9 is larger than the 4 labels"),
     (["--bin-size", "0"], "argument --bin-size: must be a positive integer"),
+    (["--threads", "0"], "argument --threads: threads must be a positive integer up to 1024"),
+    (["--threads", "many"], "argument --threads: expected a number of threads, got 'many'"),
     (["--propensity-a", "nan"], "argument --propensity-a"),
     (["--model", "/nonexistent/model"], "--model /nonexistent/model"),
     (["--json", "/nonexistent/dir/out.json"], "directory /nonexistent/dir does not exist"),
@@ -141,3 +143,17 @@ def test_training_data_without_the_models_labels_is_an_error(tiny_attentionxml_d
     captured = capsys.readouterr()
     assert captured.err.startswith("textattack-xmtc evaluate: error: none of the 0 training documents")
     assert captured.err.count("\n") == 1 and captured.out == ""
+
+
+def test_threads_are_set_and_said(tiny_attentionxml_dir, dataset, capsys):
+    import torch
+
+    before = torch.get_num_threads()
+    wanted = 2 if before == 1 else 1
+    try:
+        assert main(["--model", str(tiny_attentionxml_dir), "--data", str(dataset), "--quiet",
+                     "--threads", str(wanted)]) == 0
+        assert torch.get_num_threads() == wanted
+    finally:
+        torch.set_num_threads(before)
+    assert f"torch threads {wanted}" in capsys.readouterr().out

@@ -48,8 +48,9 @@ def select_in_subprocess(model, data, out, *extra):
 
 def test_the_command_writes_the_papers_targets_and_says_what_next(tiny_attentionxml_dir, dataset_dir, tmp_path):
     out = tmp_path / "targets.jsonl"
-    result = select_in_subprocess(tiny_attentionxml_dir, dataset_dir, out)
+    result = select_in_subprocess(tiny_attentionxml_dir, dataset_dir, out, "--threads", "1")
     assert result.returncode == 0, result.stderr[-3000:]
+    assert "seed 0; torch threads 1)" in result.stdout
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     train_labels = (dataset_dir / "train_labels.txt").read_text().splitlines()
     counts = collections.Counter(name for line in train_labels for name in line.split())
@@ -117,6 +118,7 @@ def one_error_line(capsys, status):
     (["--k", "4"], "k=4 but the model has only 4 labels"),
     (["--bin-size", "0"], "argument --bin-size: expected an integer from 1"),  # was argparse's usage block
     (["--seed", "-1"], "argument --seed: expected an integer from 0"),
+    (["--threads", "2000"], "argument --threads: threads must be a positive integer up to 1024"),
     (["--per-bin", "0", "--neg-per-bin", "0"], "no target selected"),  # was an IndexError after writing
     pytest.param(["--device", "cuda"], "on device cuda", marks=pytest.mark.skipif(
         __import__("torch").cuda.is_available(), reason="CUDA is there")),  # was an AssertionError

@@ -14,7 +14,7 @@ def parse(*arguments):
 @pytest.mark.parametrize("arguments", [
     ("--epochs", "0"), ("--batch-size", "-4"), ("--max-length", "0"), ("--train-max-length", "-3"),
     ("--hidden-size", "0"), ("--lr", "-1"), ("--lr", "nan"), ("--div-value", "0"), ("--seed", "-1"),
-    ("--linear-size", "256", "0"), ("--epochs", "two"),
+    ("--linear-size", "256", "0"), ("--epochs", "two"), ("--threads", "0"), ("--threads", "100000"),
 ])
 def test_non_positive_numbers_are_argument_errors(arguments, capsys):
     with pytest.raises(SystemExit) as exit_:
@@ -298,3 +298,31 @@ def test_init_from_a_missing_model_or_new_labels_is_one_error_line(tmp_path, cap
     error = capsys.readouterr().err.strip()
     assert error.startswith("error: the training data has labels the model to continue from does not score "
                             "(energy)") and "\n" not in error
+
+
+class _Stop(Exception):
+    pass
+
+
+def test_threads_are_set_before_training_and_said(tmp_path, monkeypatch, capsys):
+    import torch
+
+    from textattack_xmtc.training import attentionxml
+
+    seen = []
+
+    def fake_trainer(*args, **kwargs):
+        seen.append(torch.get_num_threads())
+        raise _Stop
+
+    monkeypatch.setattr(attentionxml, "train_attentionxml", fake_trainer)
+    before = torch.get_num_threads()
+    wanted = 2 if before == 1 else 1
+    try:
+        with pytest.raises(_Stop):
+            run_train(add_train_arguments(argparse.ArgumentParser()).parse_args(
+                ["--data", "reuters21578", "--output", str(tmp_path / "out"), "--threads", str(wanted), "--quiet"]))
+    finally:
+        torch.set_num_threads(before)
+    assert seen == [wanted]
+    assert f"torch threads: {wanted}" in capsys.readouterr().out

@@ -51,6 +51,7 @@ import os
 from dataclasses import asdict, dataclass, fields
 from typing import Optional
 
+from .._threads import threads_problem
 from ..encoders import DEFAULT_ENCODER, check_encoder_name
 
 CANDIDATE_SOURCES = ("glove", "mlm")
@@ -145,16 +146,11 @@ class RecipeOptions:
         for name in ("fill_candidates", "protect_label_words"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name} must be true or false, got {getattr(self, name)!r}")
-        if self.threads is not None and (isinstance(self.threads, bool) or not isinstance(self.threads, int)
-                                         or not 0 < self.threads <= MAX_THREADS):
-            # torch.set_num_threads(100000) ends in a MemoryError inside OpenMP, mid-attack.
-            raise ValueError(f"threads must be a positive integer up to {MAX_THREADS} (this machine has "
-                             f"{os.cpu_count()} cores), got {self.threads!r}")
+        if self.threads is not None and threads_problem(self.threads):
+            raise ValueError(threads_problem(self.threads))
 
 
 _INTEGERS = {"k", "max_candidates", "threads"}
-#: More torch threads than any machine has cores: a typo (OpenMP cannot even allocate 100,000).
-MAX_THREADS = 1024
 _FLOATS = {"min_similarity", "max_change_rate"}
 _BOOLEANS = {"fill_candidates", "protect_label_words"}
 

@@ -33,6 +33,7 @@ from textattack.attack_recipes import AttackRecipe
 from textattack.models.wrappers import ModelWrapper
 from textattack.shared import logger
 
+from .._threads import set_threads
 from ..attack import XMTCAttack
 from ..constraints import DocumentSimilarity, LabelWordModification, MaxWhitespaceChangeRate
 from ..encoders import make_encoder
@@ -112,11 +113,7 @@ def default_threads(model_wrapper) -> int:
 
 def use_threads(threads: Optional[int]) -> None:
     """Set torch's intra-op threads, and say so (a run's speed depends on it)."""
-    import torch
-
-    if threads:
-        torch.set_num_threads(threads)
-    logger.info(f"textattack-xmtc: torch threads: {torch.get_num_threads()}")
+    logger.info(f"textattack-xmtc: torch threads: {set_threads(threads)}")
 
 
 def _has_gradients(model_wrapper) -> bool:

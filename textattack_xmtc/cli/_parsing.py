@@ -17,6 +17,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import Optional
+
+from .._threads import set_threads, threads_problem
 
 
 class UsageError(Exception):
@@ -34,3 +37,27 @@ def report_usage_error(prog: str, error: BaseException) -> int:
     """Print ``PROG: error: MESSAGE`` on one line (multi-line messages joined) and return 2."""
     print(f"{prog}: error: {' '.join(str(error).split())}", file=sys.stderr)
     return 2
+
+
+def thread_count(text: str) -> int:
+    """An argparse type: a torch thread count (1 up to ``_threads.MAX_THREADS``)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of threads, got {text!r}") from None
+    problem = threads_problem(value)
+    if problem:
+        raise argparse.ArgumentTypeError(problem)
+    return value
+
+
+def add_threads_argument(parser: argparse.ArgumentParser) -> None:
+    """``--threads N``: torch's CPU threads for the command (default: torch's own, one per core)."""
+    parser.add_argument("--threads", type=thread_count, default=None, metavar="N",
+                        help="torch CPU threads (default: torch's own, one per core; on a machine busy with "
+                             "other work 1 is often faster)")
+
+
+def use_threads(threads: Optional[int]) -> int:
+    """Apply ``--threads``; the number in force, which the command prints (a run's speed depends on it)."""
+    return set_threads(threads)

@@ -21,7 +21,7 @@ from typing import List
 
 from ..training.cli import positive_float, positive_int
 
-from ._parsing import OneLineParser, UsageError, report_usage_error
+from ._parsing import OneLineParser, UsageError, add_threads_argument, report_usage_error, use_threads
 from ..shared.files import write_atomically
 
 PROG = "textattack-xmtc evaluate"
@@ -82,6 +82,7 @@ example:
     parser.add_argument("--batch-size", type=positive_int, default=128,
                         help="documents scored per call (default: %(default)s)")
     parser.add_argument("--device", default=None, help="torch device, e.g. cpu or cuda (default: the model's)")
+    add_threads_argument(parser)
     parser.add_argument("--json", metavar="OUT", default=None, help="also write the results as JSON to OUT")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing --json file")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -121,6 +122,7 @@ def _run(args: argparse.Namespace) -> int:
                                                data_name=test.name)
     except evaluation.UnknownDatasetError as error:
         raise UsageError(str(error)) from None
+    threads = use_threads(args.threads)
     wrapper = _load_model(args)
     try:
         summary = evaluation.evaluate_victim(
@@ -130,7 +132,7 @@ def _run(args: argparse.Namespace) -> int:
         raise UsageError(str(error)) from None
     if train_note:
         summary.notes.insert(0, train_note)
-    print(f"{args.model} ({_model_summary(wrapper)}) on {args.data}, split {args.split}")
+    print(f"{args.model} ({_model_summary(wrapper)}) on {args.data}, split {args.split}; torch threads {threads}")
     print(evaluation.format_evaluation(summary))
     if output is not None:
         _write_json(output, _json_document(args, wrapper, summary))

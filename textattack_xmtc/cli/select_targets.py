@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import List, Optional, Tuple
 
 from ..study import selection
-from ._parsing import OneLineParser, UsageError, report_usage_error
+from ._parsing import OneLineParser, UsageError, add_threads_argument, report_usage_error, use_threads
 
 PROG = "textattack-xmtc select-targets"
 ATTACKS = {"both": ("pos", "neg"), "pos": ("pos",), "neg": ("neg",)}
@@ -68,6 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--batch-size", type=_integer(1), default=selection.DEFAULT_BATCH_SIZE,
                         help=f"documents per model call when ranking (default {selection.DEFAULT_BATCH_SIZE})")
     parser.add_argument("--device", default=None, help="torch device for the model, e.g. cuda (default: cpu)")
+    add_threads_argument(parser)
     parser.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser
@@ -100,6 +101,7 @@ def main(argv: List[str]) -> int:
         out = _check_out(args.out, args.overwrite)
         _refuse_out_among_inputs(out, args)
         test, train_counts = _load_data(args.data, args.split, args.train_data)
+        args.threads = use_threads(args.threads)
         wrapper = _load_model(args.model, args.device)
         chosen = _select(wrapper, test, train_counts, args)
         _write(chosen.rows(), out, args.overwrite)
@@ -212,7 +214,8 @@ def _print_summary(chosen: selection.TargetSelection, out: Path, args: argparse.
     positives = sum(row["attack"] == "pos" for row in rows)
     print(selection.format_table(chosen))
     print(f"\n{positives} positive and {len(rows) - positives} negative targets from {chosen.documents} "
-          f"{args.split} documents (k={args.k}, bin size {args.bin_size}, seed {args.seed})")
+          f"{args.split} documents (k={args.k}, bin size {args.bin_size}, seed {args.seed}; "
+          f"torch threads {args.threads})")
     if chosen.documents_with_unknown_labels:
         print(f"note: {chosen.documents_with_unknown_labels} documents have true labels the model does not "
               "know; those labels are left out of the rows (they can never be targets)")

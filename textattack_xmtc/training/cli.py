@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import Tuple
 
+from ..cli._parsing import add_threads_argument, use_threads
 from ..architectures import Architecture, TrainOption, accepted_train_options, trainable_architectures
 
 #: Options every architecture reads (dest names); each architecture documents its defaults of them.
@@ -108,6 +109,7 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPar
                              f"(default: {_per_architecture('train_max_length')})")
     parser.add_argument("--seed", type=seed_value, default=0, help="random seed (default: %(default)s)")
     parser.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda (default: %(default)s)")
+    add_threads_argument(parser)
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     _add_loss_arguments(parser)
     _add_adversarial_arguments(parser)
@@ -283,6 +285,7 @@ def run_train(args: argparse.Namespace) -> int:
     print(f"Training {args.architecture} on {len(train)} documents with {len(train.label_names())} labels, "
           f"loss {args.loss or LOSS_NAMES[0]}{continuing}")
     adversarial = _adversarial_settings(args)
+    print(f"torch threads: {use_threads(args.threads)}")
 
     def train_model(corpus):
         return architecture.train_function()(
