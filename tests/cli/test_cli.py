@@ -77,6 +77,16 @@ def test_textattack_xmtc_help_is_fast_and_light(require_install):
     assert "xmtc-pos" in result.stdout and "train" in result.stdout
 
 
+def test_attack_help_says_what_model_and_dataset_take_besides_textattack_s_choices(require_install):
+    ours = run("textattack-xmtc", "attack", "--help", timeout=300)
+    assert ours.returncode == 0, ours.stderr[-3000:]
+    assert "--model also takes: a built-in name (aplc-xlnet-reuters21578, attentionxml-reuters21578;" in ours.stderr
+    assert "--dataset-from-file also takes: reuters21578" in ours.stderr
+    assert "--xmtc-k" in ours.stderr and "--attack-recipe" in ours.stdout  # ours, then TextAttack's own
+    stock = run("textattack", "attack", "--help", timeout=300)
+    assert stock.returncode == 0 and "also takes" not in stock.stdout + stock.stderr  # stock help unchanged
+
+
 def test_bad_recipe_option_is_reported(tmp_path, tiny_model, require_install):
     result = run("textattack", "attack", "--recipe", "xmtc-pos", "--model", str(tiny_model),
                  "--dataset-from-file", str(write_targets(tmp_path / "t.jsonl", [

@@ -70,6 +70,23 @@ def _recipe_help() -> str:
 
 RECIPE_HELP = _recipe_help()
 
+
+def _inputs_help() -> str:
+    """What ``--model`` and ``--dataset-from-file`` take beside TextAttack's choices (listed below them)."""
+    import textwrap
+
+    from ..models.builtin import builtin_model_names
+
+    model = (f"--model also takes: a built-in name ({', '.join(builtin_model_names(include_aliases=False))}; "
+             "trained on first use), a directory saved by `textattack-xmtc train`, an original AttentionXML, "
+             "FastAttentionXML (label tree) or APLC-XLNet checkpoint, a LibMultiLabel AttentionXML run "
+             "directory, or a Hugging Face multi-label directory; options follow ^ (DIR^top=200, "
+             "DIR^max_length=128)")
+    data = ("--dataset-from-file also takes: reuters21578 (the built-in test documents, their true labels, "
+            "target auto), or a targets file (.jsonl, .jsonl.gz or .csv rows with text, labels, target and "
+            "optionally k; `textattack-xmtc select-targets` writes the paper's)")
+    return "\n".join(textwrap.fill(text, width=96, subsequent_indent="  ") for text in (model, data))
+
 DESCRIPTION = """Adversarial attacks on extreme multilabel text classifiers (TextAttack plugin).
 
 subcommands of this package (each with --help):
@@ -150,7 +167,7 @@ def _take_recipe_flags(argv: List[str]) -> List[str]:
     for flag, value in given.items():
         os.environ[RECIPE_FLAGS[flag][0]] = value
     if "--help" in rest or "-h" in rest:
-        print(RECIPE_HELP + "\n", file=sys.stderr)
+        print(RECIPE_HELP + "\n\n" + _inputs_help() + "\n", file=sys.stderr)
     return _with_our_batch_size(rest)
 
 
