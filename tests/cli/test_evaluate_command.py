@@ -87,7 +87,7 @@ def table_rows(out):
     (["--bin-size", "9"], "bin size 9 is larger than the 4 labels"),
     (["--bin-size", "0"], "argument --bin-size: must be a positive integer"),
     (["--threads", "0"], "argument --threads: threads must be a positive integer up to 1024"),
-    (["--threads", "many"], "argument --threads: expected a number of threads, got 'many'"),
+    (["--threads", "many"], "argument --threads: expected a whole number of threads, got 'many'"),
     (["--propensity-a", "nan"], "argument --propensity-a"),
     (["--model", "/nonexistent/model"], "--model /nonexistent/model"),
     (["--json", "/nonexistent/dir/out.json"], "directory /nonexistent/dir does not exist"),

@@ -98,6 +98,10 @@ def test_sigkilled_at_random_moments_and_restarted_it_attacks_every_target_once(
     done = next(line for line in resumed.stdout.splitlines() if line.startswith(f"{TARGETS} targets done with"))
     statuses = collections.Counter(row["status"] for row in file_rows(out))
     assert all(f"{count} {status}" in done for status, count in statuses.items()), done  # not all 'attacked'
+    if statuses["succeeded"]:  # beside the table's rate, which counts only those
+        hits = sum(row["status"] == "succeeded" and row["words_changed"] < 0.1 * row["words"]
+                   for row in file_rows(out))
+        assert f"; {hits} of the successes with < 10% of words changed, the paper's success" in done, done
     assert "1-5" in resumed.stdout
     assert "already done" in resumed.stderr
     rows = file_rows(out)

@@ -40,6 +40,9 @@ def test_recipe_flags_become_environment_variables(monkeypatch):
     (["attack", "--recipe", "deepwordbug", "--xmtc-k", "3"],
      "--xmtc-k sets an option of this package's recipes (xmtc-pos, xmtc-neg, xmtc-untargeted); "
      "--recipe deepwordbug would ignore it"),
+    # The recipe named the variable the flag travels in ("XMTC_THREADS must be an integer").
+    (["attack", "--recipe", "xmtc-pos", "--threads", "1.5"], "--threads must be an integer, got '1.5'"),
+    (["attack", "--recipe", "xmtc-pos", "--xmtc-k", "abc"], "--xmtc-k must be an integer, got 'abc'"),
 ])
 def test_recipe_flags_that_would_change_nothing_are_refused(monkeypatch, argv, message):
     for variable in ("XMTC_K", "XMTC_ENCODER"):

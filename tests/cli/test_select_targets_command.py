@@ -113,7 +113,7 @@ def one_error_line(capsys, status):
 
 
 @pytest.mark.parametrize("extra, message", [
-    (["--bin-size", "9"], "bin size 9 is larger than the"),
+    (["--bin-size", "9"], "binning the labels that can be positive targets (true labels in"),
     (["--split", "tset"], "has no 'tset' split"),
     (["--k", "4"], "k=4 but the model has only 4 labels"),
     (["--bin-size", "0"], "argument --bin-size: expected an integer from 1"),  # was argparse's usage block

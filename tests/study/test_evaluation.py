@@ -169,3 +169,13 @@ def test_the_training_log_keeps_its_table_and_names_unknown_labels(victim):
                       "(counted as misses)):")
     assert [row.split()[0] for row in table.splitlines()] == ["k", "P@k", "nDCG@k", "PSP@k"]
     assert float(table.splitlines()[1].split()[1]) == pytest.approx(metrics["P@1"], abs=1e-4)
+
+
+def test_the_propensity_reason_names_the_defaults_when_a_dataset_uses_them():
+    from textattack_xmtc.study.evaluation import propensity_for
+
+    reuters = propensity_for(data_name="reuters21578")
+    assert (reuters.A, reuters.B) == (0.55, 1.5)
+    assert reuters.reason == "Jain et al. (2016) defaults, used for reuters21578 (from the data's name)"
+    amazon = propensity_for("amazon-670k")
+    assert amazon.reason.startswith("Extreme Classification Repository values for Amazon-670K")

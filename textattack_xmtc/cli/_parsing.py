@@ -44,7 +44,7 @@ def thread_count(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of threads, got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"expected a whole number of threads, got {text!r}") from None
     problem = threads_problem(value)
     if problem:
         raise argparse.ArgumentTypeError(problem)

@@ -77,14 +77,14 @@ def _inputs_help() -> str:
 
     from ..models.builtin import builtin_model_names
 
-    model = (f"--model also takes: a built-in name ({', '.join(builtin_model_names(include_aliases=False))}; "
+    model = (f"--model also takes: a built-in name ({', '.join(builtin_model_names())}; "
              "trained on first use), a directory saved by `textattack-xmtc train`, an original AttentionXML, "
              "FastAttentionXML (label tree) or APLC-XLNet checkpoint, a LibMultiLabel AttentionXML run "
              "directory, or a Hugging Face multi-label directory; options follow ^ (DIR^top=200, "
              "DIR^max_length=128)")
     data = ("--dataset-from-file also takes: reuters21578 (the built-in test documents, their true labels, "
-            "target auto), or a targets file (.jsonl, .jsonl.gz or .csv rows with text, labels, target and "
-            "optionally k; `textattack-xmtc select-targets` writes the paper's)")
+            "target auto), or a targets file (.jsonl or .csv, optionally gzipped: rows with text, labels, target "
+            "and optionally k and bin; `textattack-xmtc select-targets` writes the paper's)")
     return "\n".join(textwrap.fill(text, width=96, subsequent_indent="  ") for text in (model, data))
 
 DESCRIPTION = """Adversarial attacks on extreme multilabel text classifiers (TextAttack plugin).
@@ -120,7 +120,21 @@ def main(argv: Optional[List[str]] = None) -> int:
         except ValueError as error:
             print(f"textattack-xmtc attack: {error}", file=sys.stderr)
             return 2
+        if "--help" in argv or "-h" in argv:
+            return _attack_help(argv)
     return _textattack(argv)
+
+
+def _attack_help(argv: List[str]) -> int:
+    """TextAttack's ``attack --help``, then ours: what it does not list, at the end where a reader looks."""
+    try:
+        _textattack(argv)
+    except SystemExit as exit_:  # argparse's --help
+        if exit_.code not in (None, 0):
+            raise
+    sys.stdout.flush()
+    print("\ntextattack-xmtc: beside the choices above\n\n" + _inputs_help() + "\n\n" + RECIPE_HELP)
+    return 0
 
 
 # The paper's study, one module of textattack_xmtc.cli per command, each with main(argv) -> exit status.
@@ -164,11 +178,19 @@ def _take_recipe_flags(argv: List[str]) -> List[str]:
             rest.append(argv[i])
         i += 1
     _check_flags_against_recipe(given, _recipe_of(rest))
+    _check_flag_values(given)
     for flag, value in given.items():
         os.environ[RECIPE_FLAGS[flag][0]] = value
-    if "--help" in rest or "-h" in rest:
-        print(RECIPE_HELP + "\n\n" + _inputs_help() + "\n", file=sys.stderr)
     return _with_our_batch_size(rest)
+
+
+def _check_flag_values(given: dict) -> None:
+    """A flag's value that is not of its option's kind is an error naming the FLAG, before TextAttack loads
+    (the recipe would name the XMTC_* variable the flag travels in)."""
+    from ..attack_recipes.options import parse_option_value
+
+    for flag, value in given.items():
+        parse_option_value(option_of_variable(RECIPE_FLAGS[flag][0]), value, flag)
 
 
 def _check_flags_against_recipe(given: dict, recipe: str) -> None:

@@ -59,7 +59,8 @@ def frequency_bins(frequencies: Mapping[Hashable, int], bin_size: int) -> List[F
     if bin_size > len(frequencies):
         raise BinSizeError(
             f"bin size {bin_size} is larger than the {len(frequencies)} labels to bin: "
-            f"pass --bin-size {max(1, len(frequencies) // 5)} or less")
+            f"pass --bin-size {max(1, len(frequencies) // 5)} or less (about five bins) or at most "
+            f"{len(frequencies)} (one bin)")
     by_frequency: Dict[int, List[Hashable]] = {}
     for label, count in frequencies.items():
         if isinstance(count, bool) or not isinstance(count, int) or count < 0:

@@ -106,7 +106,9 @@ def propensity_for(dataset_name: Optional[str] = None, A: Optional[float] = None
     named = known_dataset(dataset_name) if dataset_name is not None else known_dataset(data_name or "")
     how = "--dataset-name" if dataset_name is not None else "the data's name"
     base_a, base_b = PROPENSITY_CONSTANTS[named] if named else (DEFAULT_A, DEFAULT_B)
-    if named:
+    if named and (base_a, base_b) == (DEFAULT_A, DEFAULT_B):
+        reason = f"Jain et al. (2016) defaults, used for {named} (from {how})"
+    elif named:
         reason = f"Extreme Classification Repository values for {named} (from {how})"
     else:
         reason = "Jain et al. (2016) defaults (no standard dataset named: see --dataset-name)"

@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Dict, Iterable, List, Mapping, Sequence, Tuple
 import numpy as np
 
 from ..shared.files import write_atomically
-from .bins import FrequencyBin, bin_of, frequency_bins
+from .bins import BinSizeError, FrequencyBin, bin_of, frequency_bins
 
 if TYPE_CHECKING:  # importing the datasets imports TextAttack (seconds): `--help` must not wait for it
     import torch
@@ -187,7 +187,11 @@ def select_targets(wrapper, test: "Corpus", train_counts: Mapping[str, int], k: 
     if not pairs:
         raise SelectionError(f"{model_name} ranks no true label in any test document's top-{k}: there is no "
                              "positive target to select (and no bins for negative ones)")
-    bins = frequency_bins({labels[label]: frequencies[label] for _, label in pairs}, bin_size)
+    try:
+        bins = frequency_bins({labels[label]: frequencies[label] for _, label in pairs}, bin_size)
+    except BinSizeError as error:  # say which labels are binned: the targets', not all the model's
+        raise BinSizeError(f"binning the labels that can be positive targets (true labels in {model_name}'s "
+                           f"top-{k} of some test document): {error}") from None
     draw = _Draw(test, kept, truth, top, labels, frequencies, k, seed)
     pairs_by_bin = _group_by_bin(pairs, bins, labels)
     selected = [draw.positives(frequency_bin, pairs_by_bin[frequency_bin.index], per_bin)
