@@ -14,7 +14,6 @@ Usage::
 """
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 from typing import List, Optional
@@ -247,13 +246,22 @@ def _textattack(argv: List[str]) -> int:
 def _train(argv: List[str]) -> int:
     from ..training.cli import add_train_arguments, run_train
 
-    parser = argparse.ArgumentParser(
-        prog="textattack-xmtc train",
+    from ._parsing import OneLineParser, UsageError, report_usage_error
+
+    prog = "textattack-xmtc train"
+    parser = OneLineParser(
+        prog=prog,
         description="Train a victim model (AttentionXML, its label tree or APLC-XLNet) on a dataset and print "
                     "its test P@k.")
     # No ArgumentDefaultsHelpFormatter: the help texts state the per-architecture defaults themselves.
     add_train_arguments(parser)
-    return run_train(parser.parse_args(argv))
+    try:
+        args = parser.parse_args(argv)
+    except UsageError as error:  # one line, as evaluate and select-targets (argparse printed its usage block)
+        return report_usage_error(prog, error)
+    except SystemExit as exit_:  # --help
+        return exit_.code if isinstance(exit_.code, int) else 0
+    return run_train(args)
 
 
 if __name__ == "__main__":
