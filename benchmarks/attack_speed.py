@@ -324,13 +324,14 @@ def _axml_script_scorer(victim):
         input_ids = torch.tensor([row + [PAD_ID] * (max_length - len(row)) for row in rows])
         encoder = victim.model.lstm
         encoder.packed = True  # the original's pack_padded_sequence
+        onednn = torch.backends.mkldnn.enabled
         torch.backends.mkldnn.enabled = False  # PyTorch's own F.linear, not our oneDNN kernels
         try:
             with torch.inference_mode():
                 return torch.sigmoid(victim.model(input_ids)).cpu()
         finally:
             del encoder.packed
-            torch.backends.mkldnn.enabled = True
+            torch.backends.mkldnn.enabled = onednn
 
     return score
 

@@ -146,8 +146,8 @@ class RecipeOptions:
         for name in ("fill_candidates", "protect_label_words"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name} must be true or false, got {getattr(self, name)!r}")
-        if self.threads is not None and threads_problem(self.threads):
-            raise ValueError(threads_problem(self.threads))
+        if self.threads is not None and (problem := threads_problem(self.threads)):
+            raise ValueError(problem)
 
 
 _INTEGERS = {"k", "max_candidates", "threads"}

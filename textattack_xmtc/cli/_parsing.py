@@ -17,9 +17,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Optional
 
-from .._threads import set_threads, threads_problem
+from .._threads import threads_problem
 
 
 class UsageError(Exception):
@@ -56,8 +55,3 @@ def add_threads_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threads", type=thread_count, default=None, metavar="N",
                         help="torch CPU threads (default: torch's own, one per core; on a machine busy with "
                              "other work 1 is often faster)")
-
-
-def use_threads(threads: Optional[int]) -> int:
-    """Apply ``--threads``; the number in force, which the command prints (a run's speed depends on it)."""
-    return set_threads(threads)

@@ -21,7 +21,8 @@ from typing import List
 
 from ..training.cli import positive_float, positive_int
 
-from ._parsing import OneLineParser, UsageError, add_threads_argument, report_usage_error, use_threads
+from .._threads import set_threads
+from ._parsing import OneLineParser, UsageError, add_threads_argument, report_usage_error
 from ..shared.files import write_atomically
 
 PROG = "textattack-xmtc evaluate"
@@ -122,7 +123,7 @@ def _run(args: argparse.Namespace) -> int:
                                                data_name=test.name)
     except evaluation.UnknownDatasetError as error:
         raise UsageError(str(error)) from None
-    threads = use_threads(args.threads)
+    threads = set_threads(args.threads)  # printed with the results: a run's speed depends on it
     wrapper = _load_model(args)
     try:
         summary = evaluation.evaluate_victim(

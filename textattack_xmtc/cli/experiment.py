@@ -154,13 +154,12 @@ def _rescore(args: argparse.Namespace) -> None:
 def _status_counts(rows: List[dict]) -> str:
     """``"2 succeeded, 1 failed, 1 skipped; 1 with < 10% of words changed"``: a run whose targets were
     all skipped attacked nothing, and the paper counts only successes that changed few words."""
-    from ..metrics.attack import HITS, paper_metrics
+    from ..metrics.attack import HITS, paper_hits
 
     counts = collections.Counter(row.get("status") for row in rows)
     text = ", ".join(f"{count} {status}" for status, count in counts.items()) or "none"
     if counts.get("succeeded"):
-        metrics = paper_metrics(rows)
-        text += f"; {round(metrics.success_rate * metrics.attacked)} of the {HITS}, the paper's success"
+        text += f"; {len(paper_hits(rows))} of the {HITS}, the paper's success"
     return text
 
 

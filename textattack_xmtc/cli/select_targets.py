@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import List, Optional, Tuple
 
 from ..study import selection
-from ._parsing import OneLineParser, UsageError, add_threads_argument, report_usage_error, use_threads
+from .._threads import set_threads
+from ._parsing import OneLineParser, UsageError, add_threads_argument, report_usage_error
 
 PROG = "textattack-xmtc select-targets"
 ATTACKS = {"both": ("pos", "neg"), "pos": ("pos",), "neg": ("neg",)}
@@ -101,7 +102,7 @@ def main(argv: List[str]) -> int:
         out = _check_out(args.out, args.overwrite)
         _refuse_out_among_inputs(out, args)
         test, train_counts = _load_data(args.data, args.split, args.train_data)
-        args.threads = use_threads(args.threads)
+        args.threads = set_threads(args.threads)  # the count in force, printed in the summary
         wrapper = _load_model(args.model, args.device)
         chosen = _select(wrapper, test, train_counts, args)
         _write(chosen.rows(), out, args.overwrite)

@@ -122,7 +122,7 @@ def paper_metrics(rows: Iterable[Mapping]) -> PaperMetrics:
     """
     rows = list(rows)
     attacked = [row for row in rows if row["status"] != "skipped"]
-    hits = _hits(attacked, "words")
+    hits = paper_hits(attacked)
     have_similarity = all(row.get("similarity") is not None for row in hits)
     total = max(len(attacked), 1)
     words = sum(row["words"] for row in hits)
@@ -190,6 +190,12 @@ def plot_results_metrics(rows: Iterable[Mapping]) -> PlotResultsMetrics:
                             if have_similarity and hits else None),
         change_rate=sum(row["words_changed"] for row in hits) / words if words else None,
     )
+
+
+def paper_hits(rows: Iterable[Mapping]) -> list:
+    """The rows that count as the paper's successes (``results_all.py``): succeeded, < 10% of the words
+    of the original (split on spaces) changed."""
+    return _hits(list(rows), "words")
 
 
 def _hits(attacked: list, words_field: str, inclusive: bool = False) -> list:

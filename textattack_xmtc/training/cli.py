@@ -12,7 +12,8 @@ import sys
 from pathlib import Path
 from typing import Tuple
 
-from ..cli._parsing import add_threads_argument, use_threads
+from .._threads import set_threads
+from ..cli._parsing import add_threads_argument
 from ..architectures import Architecture, TrainOption, accepted_train_options, trainable_architectures
 
 #: Options every architecture reads (dest names); each architecture documents its defaults of them.
@@ -285,7 +286,7 @@ def run_train(args: argparse.Namespace) -> int:
     print(f"Training {args.architecture} on {len(train)} documents with {len(train.label_names())} labels, "
           f"loss {args.loss or LOSS_NAMES[0]}{continuing}")
     adversarial = _adversarial_settings(args)
-    print(f"torch threads: {use_threads(args.threads)}")
+    print(f"torch threads: {set_threads(args.threads)}")
 
     def train_model(corpus):
         return architecture.train_function()(
